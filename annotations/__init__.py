@@ -1,0 +1,1 @@
+"""Live annotations: the model, validation, the per-session log, tracking and rendering."""

@@ -1,0 +1,1 @@
+"""Media: WebRTC peers, producers and consumers, forwarding, recording and frame analysis."""

@@ -1,0 +1,1 @@
+"""TeleGuide domain: tickets, SLA policy, sessions, participants, the store and the event bus."""

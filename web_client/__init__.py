@@ -1,0 +1,1 @@
+"""The browser application, served as static files by ``signaling``."""
