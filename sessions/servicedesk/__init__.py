@@ -1,0 +1,1 @@
+"""Service desk: experts, presence, routing, SLA clocks, aftercare, notifications and reports."""
