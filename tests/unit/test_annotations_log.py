@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pytest
 
-from annotations.actor import Actor, default_can_annotate
+from annotations.actor import Actor
 from annotations.events import EventType
 from annotations.limits import Limits
 from annotations.log import AnnotationLog
@@ -27,7 +28,7 @@ EXPERT = Actor("par_exp", "alice", "expert", can_annotate=True)
 TRAINER = Actor("par_trn", "tom", "trainer", can_annotate=True)
 MODERATOR = Actor("par_sup", "sam", "supervisor", can_annotate=True, can_moderate=True)
 TECHNICIAN = Actor("par_tec", "bob", "technician")
-OBSERVER = Actor("par_obs", "olga", "supervisor")
+OBSERVER = Actor("par_obs", "olga", "supervisor", can_point=False)
 
 
 def stroke(**fields: Any) -> dict[str, Any]:
@@ -102,14 +103,31 @@ def test_pointer_is_fanned_out_but_not_stored() -> None:
     assert log.events_since(0) == []
 
 
-def test_expert_annotates_by_default_technician_does_not() -> None:
-    assert default_can_annotate("expert")
-    assert default_can_annotate("trainer")
-    assert not default_can_annotate("technician")
-    assert not default_can_annotate("patient")
+@dataclass(frozen=True)
+class TokenGrants:
+    """The grant fields a token carries (as sessions.grants.Grants has them)."""
+
+    can_annotate: bool = False
+    can_moderate: bool = False
+    hidden: bool = False
 
 
-def test_pointer_needs_a_pointing_role_or_the_grant() -> None:
+def test_actor_takes_drawing_and_moderation_from_the_grants() -> None:
+    actor = Actor.from_grants("par_x", "x", "expert", TokenGrants(True, True))
+    assert (actor.can_annotate, actor.can_moderate, actor.can_point) == (True, True, True)
+
+
+def test_visible_participants_point_without_the_drawing_grant() -> None:
+    actor = Actor.from_grants("par_x", "x", "patient", TokenGrants())
+    assert (actor.can_annotate, actor.can_point) == (False, True)
+
+
+def test_hidden_observer_may_not_point() -> None:
+    actor = Actor.from_grants("par_x", "x", "supervisor", TokenGrants(hidden=True))
+    assert not actor.can_point
+
+
+def test_pointer_needs_no_drawing_grant() -> None:
     log = AnnotationLog()
     pointer = {"kind": "pointer", "producer_id": "prd_cam", "media_time_s": 1, "position": None}
     assert log.apply(Actor("par_pat", "pia", "patient"), pointer, T0)
