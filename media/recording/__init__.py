@@ -1,0 +1,1 @@
+"""Session recordings: consent, remuxing writers, manifests, crash recovery, access, retention."""
