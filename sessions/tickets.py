@@ -45,9 +45,7 @@ _S = TicketStatus
 #: Every allowed move, and nothing else. Reopening is allowed until the ticket is closed.
 TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
     _S.OPEN: frozenset({_S.ASSIGNED, _S.IN_SESSION, _S.ESCALATED, _S.CANCELLED}),
-    _S.ASSIGNED: frozenset(
-        {_S.OPEN, _S.IN_SESSION, _S.RESOLVED, _S.ESCALATED, _S.CANCELLED}
-    ),
+    _S.ASSIGNED: frozenset({_S.OPEN, _S.IN_SESSION, _S.RESOLVED, _S.ESCALATED, _S.CANCELLED}),
     _S.IN_SESSION: frozenset({_S.ASSIGNED, _S.RESOLVED, _S.ESCALATED}),
     _S.ESCALATED: frozenset({_S.ASSIGNED, _S.IN_SESSION, _S.RESOLVED, _S.CANCELLED}),
     _S.RESOLVED: frozenset({_S.CALLBACK_DONE, _S.CLOSED, _S.OPEN}),

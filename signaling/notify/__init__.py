@@ -1,0 +1,1 @@
+"""Outgoing notifications: signed webhooks and SMTP email, delivered from the outbox."""

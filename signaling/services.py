@@ -1,0 +1,88 @@
+"""The node's composed services, built from Settings; their async parts open in ``start()``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from media.ice import IceConfig
+from sessions.calendar import BusinessCalendar
+from sessions.clock import Clock, SystemClock
+from sessions.exceptions import InvalidStateError
+from sessions.sla import SlaPolicy
+from sessions.store import Store
+from signaling.auth import JwksCache, TokenIssuer, TokenVerifier
+from signaling.config import Settings, ensure_jwt_secret
+from signaling.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything a request handler may use. One instance per application."""
+
+    settings: Settings
+    """The configuration the node runs with."""
+    clock: Clock
+    """Where ``now`` comes from (a ManualClock in restart tests)."""
+    policy: SlaPolicy
+    """SLA tiers and the business calendar."""
+    issuer: TokenIssuer
+    """Mints tokens (operators, the demo)."""
+    verifier: TokenVerifier
+    """Checks tokens."""
+    ice: IceConfig
+    """STUN/TURN servers handed to clients at join."""
+    metrics: Metrics = field(default_factory=Metrics)
+    """Prometheus instruments."""
+    _store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        """The open store."""
+        if self._store is None:
+            raise InvalidStateError("the store is not open (application not started)")
+        return self._store
+
+    @property
+    def ready(self) -> bool:
+        """Whether the node can serve requests."""
+        return self._store is not None
+
+    async def start(self) -> None:
+        """Open the store and bring its schema up to date."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = await Store.open(self.settings.resolved_database_url())
+        await store.migrate()
+        self._store = store
+
+    async def stop(self) -> None:
+        """Close what ``start`` opened; safe to call twice."""
+        store, self._store = self._store, None
+        if store is not None:
+            await store.close()
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    """Compose the services of one node from its settings."""
+    secret = ensure_jwt_secret(settings)
+    calendar = BusinessCalendar.from_config(settings.business_calendar)
+    jwks = JwksCache(settings.jwks_url) if settings.jwks_url else None
+    return Services(
+        settings=settings,
+        clock=clock or SystemClock(),
+        policy=SlaPolicy.from_config(settings.sla, calendar),
+        issuer=TokenIssuer(
+            secret, settings.jwt_issuer, settings.jwt_audience, settings.token_ttl_s
+        ),
+        verifier=TokenVerifier(
+            secret, settings.jwt_issuer, settings.jwt_audience, settings.jwt_leeway_s, jwks
+        ),
+        ice=IceConfig(
+            stun_urls=settings.stun_urls,
+            turn_urls=settings.turn_urls,
+            turn_secret=settings.turn_secret or None,
+            turn_ttl_s=settings.turn_ttl_s,
+        ),
+    )

@@ -1,0 +1,1 @@
+"""The signaling WebSocket at ``/ws``: connection handling, command schemas and handlers."""
