@@ -58,6 +58,12 @@ class Subscriber(Generic[T]):
             return None
         return await self._queue.get()
 
+    def get_nowait(self) -> T | None:
+        """Return the next queued item without waiting; None when none is queued (or closed)."""
+        if self._queue.empty():
+            return None
+        return self._queue.get_nowait()
+
     async def __aiter__(self) -> AsyncIterator[T]:
         """Yield items until the subscriber closes."""
         while (item := await self.get()) is not None:

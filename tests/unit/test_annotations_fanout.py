@@ -83,3 +83,15 @@ async def test_resubscribing_replaces_the_old_queue() -> None:
     fanout.close()
     assert await drain(new) == [7]
     assert await drain(old) == []
+
+
+async def test_get_nowait_takes_what_is_queued_without_waiting() -> None:
+    subscriber: Subscriber[int] = Subscriber("a")
+    assert subscriber.get_nowait() is None
+    subscriber.offer(1)
+    subscriber.offer(2)
+    assert [subscriber.get_nowait(), subscriber.get_nowait(), subscriber.get_nowait()] == [
+        1,
+        2,
+        None,
+    ]
