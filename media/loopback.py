@@ -10,7 +10,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
@@ -20,6 +27,12 @@ from media.synthetic import Stamp, now_ms, read_stamp
 from media.tap import install_receiver_tap
 
 Signal = Callable[[str], Awaitable[str]]
+
+
+def client_connection() -> RTCPeerConnection:
+    """A client peer connection; max-bundle because aiortc's default (balanced) answerer
+    leaves a second same-kind m-line on a discarded transport, so it never receives."""
+    return RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
 
 
 @dataclass
@@ -63,7 +76,7 @@ async def start_publisher(
     video_codec: RTCRtpCodecCapability | None = None,
 ) -> Publisher:
     """Offer send-only tracks through ``publish`` (offer SDP -> answer SDP)."""
-    pc = RTCPeerConnection()
+    pc = client_connection()
     requests = {}
     for track in tracks:
         transceiver = pc.addTransceiver(track, direction="sendonly")
@@ -100,7 +113,7 @@ class Subscriber:
     """A subscribing client peer: answers a server offer, then counts or reads frames."""
 
     def __init__(self, decode: bool) -> None:
-        self.pc = RTCPeerConnection()
+        self.pc = client_connection()
         self.decode = decode
         self.tracks: list[TrackStats] = []
         self._tasks: list[asyncio.Task[None]] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,6 +69,8 @@ class Router:
         self._transports: dict[str, PeerTransport] = {}
         self._producers: dict[str, Producer] = {}
         self._consumers: dict[str, Consumer] = {}
+        self._consumer_transports: dict[str, PeerTransport] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         self._callbacks: list[Callable[[RouterEvent], None]] = []
 
     def on_event(self, callback: Callable[[RouterEvent], None]) -> None:
@@ -146,14 +149,22 @@ class Router:
         transceiver = transport.pc.addTransceiver(producer.kind, direction="sendonly")
         transceiver.setCodecPreferences(capability_for(producer.codec_parameters))
         consumer = Consumer(transport.participant_id, producer, transceiver.sender)
-        consumer._add_close_callback(self._on_consumer_closed)
+        # The transport forgets the consumer first, so the router sees it emptied.
         transport.add_consumer(consumer)
+        consumer._add_close_callback(self._on_consumer_closed)
         self._consumers[consumer.id] = consumer
+        self._consumer_transports[consumer.id] = transport
         return consumer
 
     def _on_consumer_closed(self, consumer: Consumer) -> None:
         self._consumers.pop(consumer.id, None)
+        transport = self._consumer_transports.pop(consumer.id, None)
         self._emit(ConsumerClosed(consumer.id, consumer.participant_id, consumer.producer.id))
+        if transport is not None and not transport.consumers and not transport.closing:
+            # A subscription batch with nothing left to send has no further use.
+            task = asyncio.get_running_loop().create_task(transport.close())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def accept_answer(self, transport_id: str, answer_sdp: str) -> None:
         """Apply the subscriber's answer to a server offer."""
@@ -173,14 +184,18 @@ class Router:
 
     async def unsubscribe(self, participant_id: str, consumer_ids: list[str]) -> None:
         """Close the participant's consumers; a subscribe transport left empty closes too."""
-        for consumer_id in consumer_ids:
-            consumer = self._consumers.get(consumer_id)
-            if consumer is None or consumer.participant_id != participant_id:
-                raise NotFoundError(f"consumer {consumer_id} not found", consumer_id=consumer_id)
+        consumers = [self.consumer(cid) for cid in consumer_ids]
+        for consumer in consumers:
+            if consumer.participant_id != participant_id:
+                raise NotFoundError(f"consumer {consumer.id} not found", consumer_id=consumer.id)
+        for consumer in consumers:
             consumer.close()
-        for transport in self._participant_transports(participant_id):
-            if transport.direction is TransportDirection.SUBSCRIBE and not transport.consumers:
-                await transport.close()
+        await self._settle()
+
+    async def _settle(self) -> None:
+        """Wait for the transport closes that closing consumers started."""
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     # --- producers ----------------------------------------------------------------------
 
@@ -245,6 +260,7 @@ class Router:
         consumers."""
         for transport in self._participant_transports(participant_id):
             await transport.close()
+        await self._settle()
 
     async def close(self) -> None:
         """Close every transport; idempotent."""
@@ -253,4 +269,5 @@ class Router:
         self.closed = True
         for transport in list(self._transports.values()):
             await transport.close()
+        await self._settle()
         logger.info("router of session %s closed", self.session_id)

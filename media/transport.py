@@ -6,7 +6,7 @@ import enum
 import logging
 from collections.abc import Callable
 
-from aiortc import RTCConfiguration, RTCIceCandidate, RTCPeerConnection
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceCandidate, RTCPeerConnection
 from aiortc.sdp import candidate_from_sdp
 
 from media.consumer import Consumer
@@ -80,9 +80,15 @@ class PeerTransport:
         self.state = TransportState.NEW
         self.producers: dict[str, Producer] = {}
         self.consumers: dict[str, Consumer] = {}
-        config = RTCConfiguration(iceServers=[s.to_rtc() for s in ice_servers or []])
+        # One ICE/DTLS transport for every m-line: aiortc's default (balanced) opens one per
+        # media kind, and its own answerer then drops the second audio m-line of a batch.
+        config = RTCConfiguration(
+            iceServers=[s.to_rtc() for s in ice_servers or []],
+            bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+        )
         self.pc = RTCPeerConnection(configuration=config)
         self._listeners: list[Callable[[PeerTransport], None]] = []
+        self._closing = False
         self.pc.on("connectionstatechange", self._on_pc_state)
 
     def __repr__(self) -> str:
@@ -92,6 +98,11 @@ class PeerTransport:
     def closed(self) -> bool:
         """Whether the transport is closed."""
         return self.state is TransportState.CLOSED
+
+    @property
+    def closing(self) -> bool:
+        """Whether close() has started (children may still be closing)."""
+        return self._closing
 
     def on_state_change(self, listener: Callable[[PeerTransport], None]) -> None:
         """Call ``listener`` after every state change."""
@@ -138,8 +149,9 @@ class PeerTransport:
 
     async def close(self) -> None:
         """Close children then the peer connection; idempotent."""
-        if self.closed:
+        if self._closing:
             return
+        self._closing = True
         for consumer in list(self.consumers.values()):
             consumer.close()
         for producer in list(self.producers.values()):
