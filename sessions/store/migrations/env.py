@@ -1,0 +1,59 @@
+"""Alembic environment: online migrations for SQLite (aiosqlite) and PostgreSQL (asyncpg)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy import pool
+from sqlalchemy.engine import Connection
+
+from sessions.store.engine import create_engine_for
+from sessions.store.models import Base
+from sessions.store.registry import import_table_modules
+
+# Every package's tables must be on Base.metadata before Alembic compares or creates them.
+import_table_modules()
+config = context.config
+target_metadata = Base.metadata
+
+
+def _url() -> str:
+    """The database URL, from Store.migrate() or from an alembic.ini."""
+    url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no database URL given to the migrations")
+    return str(url)
+
+
+def _run(connection: Connection) -> None:
+    """Run the migrations on one connection."""
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things; batch mode copies the table instead.
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_async() -> None:
+    """Open a short-lived engine, migrate, dispose."""
+    engine = create_engine_for(_url(), poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+if context.is_offline_mode():
+    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    # Store.migrate() runs this in a worker thread, which has no event loop of its own.
+    asyncio.run(_run_async())
