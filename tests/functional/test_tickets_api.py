@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from sessions.clock import ManualClock
-from tests.functional.conftest import TEST_SECRET, TokenFactory
+from tests.app_fixtures import TEST_SECRET, TokenFactory
 
 Client = TestClient[Any, Any]
 

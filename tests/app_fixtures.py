@@ -1,4 +1,4 @@
-"""Fixtures for functional tests: a real app on a test server, with SQLite in tmp_path."""
+"""App fixtures shared by functional and end-to-end tests: a real node with SQLite in tmp_path."""
 
 from __future__ import annotations
 
