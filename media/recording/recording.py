@@ -169,6 +169,7 @@ class Recording:
         check_transition(self.state, state)
         log.info("%r: %s -> %s", self, self.state.name, state.name)
         self.state = self.manifest.state = state
+        self.manifest.reason = self.reason
         self.record_event(TimelineKind.RECORDING, {"state": state.value, "reason": self.reason})
         if state is RecordingState.RECORDING:
             self._save_manifest()
