@@ -1,0 +1,39 @@
+"""The annotations benchmark runs end to end and reports its figures (not a timed test)."""
+
+from __future__ import annotations
+
+import argparse
+
+from annotations import bench
+
+
+def arguments(*argv: str) -> argparse.Namespace:
+    """Parse the benchmark's options."""
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_defaults_are_the_issues_setting() -> None:
+    args = arguments()
+    assert (args.participants, args.kind, args.url) == (20, "stroke", None)
+
+
+async def test_every_participant_receives_every_stroke() -> None:
+    args = arguments(
+        "--participants", "4", "--messages", "15", "--warmup", "2", "--interval-ms", "1"
+    )
+    figures = await bench.run(args)
+    assert figures["deliveries"] == 60
+    assert figures["deliveries_lost"] == 0
+    assert figures["fanout_p50_ms"] <= figures["fanout_p95_ms"] <= figures["fanout_max_ms"]
+    assert figures["event_bytes"] > 50 * 2 * 4  # 50 points of two numbers each
+
+
+async def test_pointer_is_not_echoed_to_the_drawer() -> None:
+    args = arguments(
+        "--participants", "3", "--messages", "5", "--kind", "pointer", "--interval-ms", "1"
+    )
+    figures = await bench.run(args)
+    assert figures["deliveries"] == 10
+    assert figures["deliveries_lost"] == 0
