@@ -29,8 +29,9 @@ from sessions.exceptions import (
 )
 from sessions.sla import SlaPolicy
 from sessions.store import Store
+from sessions.store.engine import create_engine_for
 from sessions.store.migrate import alembic_config, downgrade_to_base
-from sessions.store.models import Base
+from sessions.store.models import Base, LiveSessionRow
 from sessions.tickets import Device, Ticket, TicketKind, TicketStatus, Tier
 from tests.conftest import require_service
 
@@ -604,3 +605,35 @@ async def test_close_is_idempotent_and_final(store: Store) -> None:
 async def test_naive_times_are_refused(store: Store) -> None:
     with pytest.raises(ValidationError):
         await open_ticket(store, who(), now=datetime(2025, 6, 2, 8, 0))
+
+
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    store = await Store.open(await _migrated(f"sqlite+aiosqlite:///{tmp_path}/wal.sqlite3"))
+    try:
+        async with store.engine.connect() as connection:
+            mode = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar()
+            keys = (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar()
+        assert (mode, keys) == ("wal", 1)
+        # Foreign keys are enforced: a session of an unknown ticket cannot be written.
+        async with store.sessionmaker.begin() as session:
+            session.add(
+                LiveSessionRow(
+                    id="ses_orphan",
+                    ticket_id="tkt_missing",
+                    kind="x",
+                    state="created",
+                    created_at=T0,
+                    created_by="y",
+                    recording_policy="off",
+                )
+            )
+            with pytest.raises(IntegrityError):
+                await session.flush()
+    finally:
+        await store.close()
+
+
+def test_unsupported_database_urls_are_refused() -> None:
+    for url in ("sqlite:///x.db", "postgresql://localhost/x", "mysql+aiomysql://h/x", "nonsense"):
+        with pytest.raises(ValidationError):
+            create_engine_for(url)

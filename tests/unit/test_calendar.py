@@ -274,3 +274,22 @@ def test_working_days_land_in_working_hours_of_a_later_working_date(
     ]
     assert len(working_dates) == days
     assert due_day == working_dates[-1]
+
+
+def test_next_working_instant_and_working_dates() -> None:
+    cal = BusinessCalendar("UTC", holidays=frozenset({date(2025, 6, 9)}))
+    friday_evening = datetime(2025, 6, 6, 19, 0, tzinfo=UTC)
+    # Monday 9 June is a holiday, so Tuesday opens next.
+    assert cal.next_working_instant(friday_evening) == datetime(2025, 6, 10, 8, tzinfo=UTC)
+    inside = datetime(2025, 6, 6, 9, 15, tzinfo=UTC)
+    assert cal.next_working_instant(inside) == inside
+    assert cal.is_working_date(date(2025, 6, 6))
+    assert not cal.is_working_date(date(2025, 6, 7))
+    assert not cal.is_working_date(date(2025, 6, 9))
+
+
+def test_a_span_skipped_by_dst_has_no_working_time() -> None:
+    cal = BusinessCalendar("Europe/Berlin", {6: [(time(2), time(3))], 0: [(time(8), time(9))]})
+    # Sunday 30 March 2025: 02:00-03:00 does not exist in Berlin.
+    assert cal.intervals_on(date(2025, 3, 30)) == []
+    assert len(cal.intervals_on(date(2025, 4, 6))) == 1
