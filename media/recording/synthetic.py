@@ -17,29 +17,36 @@ import numpy.typing as npt
 from sessions.ids import new_id
 
 MARKER_BITS = 16
-_BLOCK = 40
 
 Frame = npt.NDArray[np.uint8]
 
 
+def _block(width: int) -> int:
+    # Up to 40 px per bit, smaller on narrow frames so all 16 bits fit across the top.
+    return max(8, min(40, width // MARKER_BITS))
+
+
 def marker_frame(index: int, width: int, height: int) -> Frame:
     """Return an RGB frame whose top row of blocks spells ``index`` in binary."""
+    block = _block(width)
     frame = np.full((height, width, 3), 64, dtype=np.uint8)
     # A moving bar gives the encoder real motion to code, as a camera would.
     bar = (index * 8) % max(1, width - 40)
-    frame[_BLOCK * 2 :, bar : bar + 40] = (200, 120, 40)
+    frame[block * 2 :, bar : bar + 40] = (200, 120, 40)
     for bit in range(MARKER_BITS):
         value = 255 if (index >> bit) & 1 else 0
-        frame[:_BLOCK, bit * _BLOCK : (bit + 1) * _BLOCK] = value
+        frame[:block, bit * block : (bit + 1) * block] = value
     return frame
 
 
 def read_marker(frame: npt.NDArray[Any]) -> int:
     """Read the index back from a (decoded, possibly lossy) marker frame."""
+    block = _block(frame.shape[1])
+    inset = block // 4
     index = 0
     for bit in range(MARKER_BITS):
-        block = frame[8 : _BLOCK - 8, bit * _BLOCK + 8 : (bit + 1) * _BLOCK - 8]
-        if float(block.mean()) > 127:
+        cell = frame[inset : block - inset, bit * block + inset : (bit + 1) * block - inset]
+        if float(cell.mean()) > 127:
             index |= 1 << bit
     return index
 
