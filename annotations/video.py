@@ -1,0 +1,141 @@
+"""The video side of a session's annotations: recent frames, frozen stills, anchor trackers.
+
+The connection layer feeds it the producers' decoded frames (``observe``, a frame
+observer) and the events ``AnnotationRoom.handle`` returned (``on_events``). It then takes
+the still when a video is frozen, renders it with its marks for the ticket, and runs one
+tracker per producer while marks are pinned to it, reporting positions to the room.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from annotations.events import AnnotationEvent, EventType
+from annotations.frames import FrameHistory
+from annotations.render import render_png_async
+from annotations.room import AnnotationRoom
+from annotations.tracking import AsyncSceneTracker, SceneTracker, TrackerConfig, Updates
+from sessions.exceptions import NotFoundError
+
+logger = logging.getLogger(__name__)
+
+
+class AnnotationVideo:
+    """Frames, stills and trackers of one session's producers."""
+
+    def __init__(
+        self,
+        room: AnnotationRoom,
+        history_size: int = 15,
+        tracker_config: TrackerConfig | None = None,
+    ) -> None:
+        self._room = room
+        self._history_size = history_size
+        self._tracker_config = tracker_config
+        self._histories: dict[str, FrameHistory] = {}
+        self._stills: dict[str, Any] = {}
+        self._trackers: dict[str, AsyncSceneTracker] = {}
+
+    def observe(self, producer_id: str, frame: Any) -> None:
+        """Take a decoded frame of a producer (cheap: keeps a reference, hands it on)."""
+        history = self._histories.get(producer_id)
+        if history is None:
+            history = self._histories[producer_id] = FrameHistory(self._history_size)
+        history(frame)
+        tracker = self._trackers.get(producer_id)
+        # A frozen video shows the still: its marks stay where they were drawn on it.
+        if tracker is not None and producer_id not in self._stills:
+            tracker.offer(frame)
+
+    async def on_events(self, events: list[AnnotationEvent]) -> None:
+        """Act on what the room just did: take or drop stills, start or stop tracking."""
+        for event in events:
+            if event.type is EventType.FROZEN:
+                self._take_still(event)
+            elif event.type is EventType.UNFROZEN and event.producer_id:
+                self._stills.pop(event.producer_id, None)
+            elif event.type is EventType.MARK_PINNED:
+                await self._pin(event.data["mark_id"])
+            elif event.type in _STOP_TRACKING:
+                self._unpin(event)
+
+    async def still_png(self, producer_id: str) -> bytes:
+        """Render the frozen still of a producer with its marks, at full resolution."""
+        still = self._stills.get(producer_id)
+        if still is None:
+            raise NotFoundError(f"video {producer_id} is not frozen on a received frame")
+        log = self._room.log
+        # Tracking pauses while frozen, so anchored marks' last positions are on the still,
+        # as every participant sees them.
+        anchors = {a.mark_id: a for a in log.state().anchors}
+        return await render_png_async(still, log.marks_on(producer_id), anchors)
+
+    async def producer_closed(self, producer_id: str) -> None:
+        """Forget a producer's frames, still and tracker."""
+        self._histories.pop(producer_id, None)
+        self._stills.pop(producer_id, None)
+        tracker = self._trackers.pop(producer_id, None)
+        if tracker is not None:
+            await tracker.close()
+
+    async def close(self) -> None:
+        """Stop every tracker and drop every frame; idempotent."""
+        for producer_id in list(self._histories | self._trackers):
+            await self.producer_closed(producer_id)
+
+    def _take_still(self, event: AnnotationEvent) -> None:
+        """Keep the frame closest to the freeze's media time."""
+        history = self._histories.get(event.producer_id or "")
+        frame = history.at(event.media_time_s or 0.0) if history else None
+        if frame is None:
+            logger.warning("freeze of %s: no frame received yet", event.producer_id)
+            return
+        self._stills[event.producer_id or ""] = frame
+
+    async def _pin(self, mark_id: str) -> None:
+        """Start tracking a pinned mark's region in its producer's video."""
+        anchor = self._room.log.anchor(mark_id)
+        if anchor is None:
+            return
+        frame = self._reference_frame(anchor.producer_id, anchor.media_time_s)
+        if frame is None:
+            logger.warning("pin of %s: no frame of %s to pin on", mark_id, anchor.producer_id)
+            return
+        tracker = self._tracker(anchor.producer_id)
+        if not await tracker.pin(mark_id, frame, anchor.region):
+            logger.warning("pin of %s: too little texture under the mark to follow", mark_id)
+
+    def _reference_frame(self, producer_id: str, media_time_s: float | None) -> Any | None:
+        """The frame a mark was drawn on: the still if frozen, else the closest recent one."""
+        if producer_id in self._stills:
+            return self._stills[producer_id]
+        history = self._histories.get(producer_id)
+        if history is None:
+            return None
+        return history.at(media_time_s) if media_time_s is not None else history.newest()
+
+    def _tracker(self, producer_id: str) -> AsyncSceneTracker:
+        """Return the producer's running tracker, starting one if needed."""
+        tracker = self._trackers.get(producer_id)
+        if tracker is None:
+            tracker = AsyncSceneTracker(SceneTracker(self._tracker_config), self._moved)
+            tracker.start()
+            self._trackers[producer_id] = tracker
+        return tracker
+
+    def _moved(self, updates: Updates, media_time_s: float | None) -> None:
+        """Hand the tracker's positions to the room, which fans out the changes."""
+        self._room.anchors_moved(updates, media_time_s)
+
+    def _unpin(self, event: AnnotationEvent) -> None:
+        """Stop tracking marks that were unpinned or removed."""
+        ids = event.data.get("mark_ids") or [event.data.get("mark_id")]
+        for tracker in self._trackers.values():
+            for mark_id in ids:
+                tracker.unpin(mark_id)
+
+
+_STOP_TRACKING = frozenset(
+    {EventType.MARK_UNPINNED, EventType.MARK_REMOVED, EventType.MARKS_CLEARED}
+)

@@ -1,0 +1,130 @@
+"""The video side: freeze takes the still the expert saw; pinned marks follow the camera."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from fractions import Fraction
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from annotations.actor import Actor
+from annotations.fanout import Subscriber
+from annotations.render import render_marks
+from annotations.room import AnnotationRoom
+from annotations.video import AnnotationVideo
+from sessions.exceptions import NotFoundError
+
+W, H = 640, 480
+EXPERT = Actor("par_exp", "alice", "expert", can_annotate=True)
+PATIENT = Actor("par_pat", "pia", "patient")
+BOX = {"x0": 0.42, "y0": 0.4, "x1": 0.58, "y1": 0.6}
+
+
+def scene() -> np.ndarray:
+    """A textured 1000x800 scene."""
+    rng = np.random.default_rng(11)
+    noise = cv2.GaussianBlur((rng.random((800, 1000)) * 255).astype(np.uint8), (0, 0), 2.5)
+    image = cv2.cvtColor(noise, cv2.COLOR_GRAY2BGR)
+    for _ in range(150):
+        x, y = (int(v) for v in rng.integers(0, [1000, 800]))
+        cv2.circle(image, (x, y), int(rng.integers(4, 25)), (255, 255, 255), 2)
+    return np.ascontiguousarray(image)
+
+
+def frame_at(image: np.ndarray, t: int, dx: int = 0) -> av.VideoFrame:
+    """The camera's view at frame t (30 fps), ``dx`` px right of the start."""
+    view = np.ascontiguousarray(image[150 : 150 + H, 150 + dx : 150 + dx + W])
+    frame = av.VideoFrame.from_ndarray(view, format="bgr24")
+    frame.pts, frame.time_base = 3000 * t, Fraction(1, 90000)
+    return frame
+
+
+async def next_anchor_event(subscriber: Subscriber[str]) -> dict[str, Any]:
+    """Wait for the next anchor_moved event queued for a subscriber."""
+    while True:
+        item = await asyncio.wait_for(subscriber.get(), 10)
+        assert item is not None
+        message = json.loads(item)
+        if message.get("event", {}).get("type") == "anchor_moved":
+            return dict(message["event"])
+
+
+async def test_freeze_renders_the_frame_the_expert_saw_with_the_marks() -> None:
+    room = AnnotationRoom()
+    video = AnnotationVideo(room)
+    image = scene()
+    for t in range(10):
+        video.observe("prd", frame_at(image, t, dx=5 * t))
+    events = room.handle(EXPERT, {"kind": "freeze", "producer_id": "prd", "media_time_s": 4 / 30})
+    await video.on_events(events)
+    rect = {"kind": "rectangle", "producer_id": "prd", "media_time_s": 4 / 30, "box": BOX}
+    room.handle(EXPERT, rect)
+    png = await video.still_png("prd")
+    decoded = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    expected = render_marks(frame_at(image, 4, dx=20), room.log.marks_on("prd"))
+    assert np.array_equal(decoded, expected)
+    await video.on_events(room.handle(EXPERT, {"kind": "unfreeze", "producer_id": "prd"}))
+    with pytest.raises(NotFoundError, match="not frozen"):
+        await video.still_png("prd")
+    await video.close()
+
+
+async def test_freeze_before_any_frame_has_no_still() -> None:
+    room = AnnotationRoom()
+    video = AnnotationVideo(room)
+    events = room.handle(EXPERT, {"kind": "freeze", "producer_id": "prd", "media_time_s": 1.0})
+    await video.on_events(events)
+    with pytest.raises(NotFoundError):
+        await video.still_png("prd")
+
+
+async def test_pinned_mark_follows_the_camera_and_stops_when_removed() -> None:
+    room = AnnotationRoom()
+    video = AnnotationVideo(room)
+    patient = room.join(PATIENT)
+    image = scene()
+    video.observe("prd", frame_at(image, 0))
+    rect = {"kind": "rectangle", "producer_id": "prd", "media_time_s": 0.0, "box": BOX}
+    mark_id = room.handle(EXPERT, rect)[0].data["mark"]["mark_id"]
+    await video.on_events(room.handle(EXPERT, {"kind": "pin", "mark_id": mark_id}))
+    video.observe("prd", frame_at(image, 1, dx=32))  # the camera pans 32 px right
+    event = await next_anchor_event(patient)
+    assert event["data"]["visible"] is True
+    assert event["media_time_s"] == pytest.approx(1 / 30)
+    # The object appears 32 px (0.05 of the width) further left.
+    assert event["data"]["points"][0] == pytest.approx([0.42 - 0.05, 0.4], abs=2 / W)
+    await video.on_events(room.handle(EXPERT, {"kind": "undo"}))
+    before = room.log.seq
+    video.observe("prd", frame_at(image, 2, dx=64))
+    await asyncio.sleep(0.2)
+    assert room.log.seq == before
+    await video.close()
+
+
+async def test_tracking_pauses_while_the_video_is_frozen() -> None:
+    room = AnnotationRoom()
+    video = AnnotationVideo(room)
+    image = scene()
+    video.observe("prd", frame_at(image, 0))
+    rect = {"kind": "rectangle", "producer_id": "prd", "media_time_s": 0.0, "box": BOX}
+    mark_id = room.handle(EXPERT, rect)[0].data["mark"]["mark_id"]
+    await video.on_events(room.handle(EXPERT, {"kind": "pin", "mark_id": mark_id}))
+    freeze = {"kind": "freeze", "producer_id": "prd", "media_time_s": 0.0}
+    await video.on_events(room.handle(EXPERT, freeze))
+    patient = room.join(PATIENT)
+    before = room.log.seq
+    video.observe("prd", frame_at(image, 1, dx=40))
+    await asyncio.sleep(0.3)
+    assert room.log.seq == before
+    # Control: once live again the same frame moves the mark, so the pause was the freeze.
+    await video.on_events(room.handle(EXPERT, {"kind": "unfreeze", "producer_id": "prd"}))
+    video.observe("prd", frame_at(image, 2, dx=40))
+    event = await next_anchor_event(patient)
+    assert event["seq"] == before + 2
+    await video.close()
+    await video.close()
