@@ -8,6 +8,7 @@ handled by skipping whole intervals instead of by adjusting clocks.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -76,6 +77,9 @@ class BusinessCalendar:
         if not any(self._spans.values()):
             raise ValidationError("the calendar has no working hours", field="working_hours")
         self.holidays = frozenset(holidays)
+        # Deadline and state computations ask for the same few dates over and over; the
+        # time-zone conversions dominate without this.
+        self._intervals = functools.lru_cache(maxsize=4096)(self._compute_intervals)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> BusinessCalendar:
@@ -101,15 +105,19 @@ class BusinessCalendar:
 
     def intervals_on(self, day: date) -> list[Interval]:
         """The working intervals of one local date, in UTC, in order."""
+        return list(self._intervals(day))
+
+    def _compute_intervals(self, day: date) -> tuple[Interval, ...]:
+        """intervals_on without the cache."""
         if not self.is_working_date(day):
-            return []
+            return ()
         result = []
         for start, end in self._spans[day.weekday()]:
             interval = Interval(self._instant(day, start, False), self._instant(day, end, True))
             # A span that a DST jump swallows whole has no working time that day.
             if interval.end > interval.start:
                 result.append(interval)
-        return result
+        return tuple(result)
 
     def is_working(self, moment: datetime) -> bool:
         """Tell whether ``moment`` falls inside working hours."""
@@ -185,7 +193,7 @@ class BusinessCalendar:
         day = start.astimezone(self.tz).date() - timedelta(days=1)
         idle = 0
         while True:
-            intervals = self.intervals_on(day)
+            intervals = self._intervals(day)
             idle = 0 if intervals else idle + 1
             if idle > _MAX_IDLE_DAYS:
                 raise ValidationError("no working time for ten years", field="holidays")
