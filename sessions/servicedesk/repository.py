@@ -26,6 +26,9 @@ from sessions.servicedesk.tables import (
     SlaMarkRow,
     SurveyRow,
 )
+from sessions.store.convert import ticket_from_row
+from sessions.store.models import TicketRow
+from sessions.tickets import Ticket
 
 
 def _callback(row: CallbackRow) -> CallbackTask:
@@ -222,6 +225,16 @@ class ServiceDeskRepository:
                 for r in rows
                 if r.used_at is not None and r.score is not None
             ]
+
+    async def tickets_opened_between(self, since: datetime, until: datetime) -> list[Ticket]:
+        """Tickets created in ``[since, until)``, for the weekly report."""
+        async with self._sessionmaker() as session:
+            stmt = (
+                select(TicketRow)
+                .where(TicketRow.created_at >= since, TicketRow.created_at < until)
+                .order_by(TicketRow.created_at, TicketRow.id)
+            )
+            return [ticket_from_row(row) for row in (await session.scalars(stmt)).all()]
 
     # -- complaints -------------------------------------------------------------------------
 

@@ -131,8 +131,11 @@ class Router:
 
     # -- queue ------------------------------------------------------------------------------
 
-    def enqueue(self, ticket: Ticket, now: datetime) -> QueueEntry:
-        """Put a ticket in the queue (again); a re-queue keeps the experts it excluded."""
+    def enqueue(self, ticket: Ticket, now: datetime, exclude: Iterable[str] = ()) -> QueueEntry:
+        """Put a ticket in the queue (again); a re-queue keeps the experts it excluded.
+
+        ``exclude`` adds experts who must not be offered it (the assignee who let it breach).
+        """
         if not ticket.language:
             raise ValidationError(f"ticket {ticket.id} has no language")
         previous = self._queue.get(ticket.id)
@@ -142,7 +145,7 @@ class Router:
             language=ticket.language,
             skill_options=self.catalogue.skill_options(ticket),
             enqueued_at=previous.enqueued_at if previous else now,
-            excluded=previous.excluded if previous else set(),
+            excluded=(previous.excluded if previous else set()) | set(exclude),
         )
         self._queue[ticket.id] = entry
         return entry
