@@ -202,7 +202,7 @@ class Room:
         )
         events = self.annotations.apply(actor, payload, self.services.clock.now())
         for event in events:
-            self.broadcast({"type": "annotation", **event.to_wire()})
+            self.broadcast({"type": "annotation", "annotation": event.to_wire()})
         return {"seq": self.annotations.seq}
 
     # -- domain events -------------------------------------------------------------------

@@ -6,14 +6,31 @@ fields are refused, so a typo in a client is an error reply, not a silently igno
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 PROTOCOL_VERSION = 1
 """Bumped on any incompatible change; sent in ``auth_ok``."""
 
-Sdp = Annotated[str, StringConstraints(min_length=1, max_length=60_000)]
+_SDP_LINE = re.compile(r"^[a-z]=.*$")
+
+
+def _check_sdp(text: str) -> str:
+    """Refuse text that is not a session description with at least one media section."""
+    lines = [line for line in text.replace("\r\n", "\n").split("\n") if line]
+    if not lines or lines[0] != "v=0":
+        raise ValueError("SDP must start with v=0")
+    bad = next((line for line in lines if not _SDP_LINE.match(line)), None)
+    if bad is not None:
+        raise ValueError(f"SDP line is not of the form x=...: {bad[:40]!r}")
+    if not any(line.startswith("m=") for line in lines):
+        raise ValueError("SDP has no media section")
+    return text
+
+
+Sdp = Annotated[str, StringConstraints(min_length=1, max_length=60_000), AfterValidator(_check_sdp)]
 ObjectId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w-]+$")]
 
 
