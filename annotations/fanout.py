@@ -121,6 +121,7 @@ class Fanout(Generic[T]):
         return dropped
 
     def __len__(self) -> int:
+        """Number of open subscribers."""
         return len(self._subscribers)
 
     def close(self) -> None:

@@ -42,6 +42,7 @@ class TokenBucket:
     """``now`` of the previous call, in seconds."""
 
     def __post_init__(self) -> None:
+        """Start full unless told otherwise."""
         if self.tokens < 0:
             self.tokens = self.burst
 

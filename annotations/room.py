@@ -74,6 +74,7 @@ class AnnotationRoom:
         self._fanout.close()
 
     def __len__(self) -> int:
+        """Number of participants subscribed."""
         return len(self._fanout)
 
     def _publish(self, events: list[AnnotationEvent], sender: str | None) -> None:
