@@ -51,6 +51,7 @@ class Producer:
         self.codec_parameters = codec
         self.state = ProducerState.LIVE
         self.frames_received = 0
+        self.bytes_received = 0
         self.keyframes_received = 0
         self.plis_sent = 0
         # Bumped on resume: frames after a pause reference frames subscribers never got.
@@ -103,6 +104,7 @@ class Producer:
             return
         keyframe = is_keyframe(self.codec, frame.data)
         self.frames_received += 1
+        self.bytes_received += len(frame.data)
         self.keyframes_received += int(keyframe)
         if self._sinks:
             # One shared packet for all consumers: aiortc's pack() only reads it.

@@ -1,0 +1,1 @@
+"""Benchmarks of the media router, run through ``teleguide bench fanout|latency``."""
