@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from media.analysis.library import LANGUAGES, default_library
@@ -24,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--annotated", metavar="OUT.mp4", help="write the annotated video")
     parser.add_argument("--language", default="en", choices=LANGUAGES, help="cue language")
     parser.add_argument(
+        "--verbose", action="store_true", help="keep MediaPipe's native log lines on stderr"
+    )
+    parser.add_argument(
         "--targets", metavar="JSON", help='patient targets, e.g. {"reps": 10, "target_angle": 90}'
     )
 
@@ -36,14 +42,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         default_library().get(args.exercise)
         targets = _parse_targets(args.targets)
-        report = analyze_video(
-            args.video,
-            args.exercise,
-            language=args.language,
-            targets=targets,
-            landmarks_out=args.landmarks,
-            annotated_out=args.annotated,
-        )
+        with contextlib.nullcontext() if args.verbose else _native_stderr_silenced():
+            report = analyze_video(
+                args.video,
+                args.exercise,
+                language=args.language,
+                targets=targets,
+                landmarks_out=args.landmarks,
+                annotated_out=args.annotated,
+            )
     except TeleGuideError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -52,6 +59,23 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OUTPUT
     print(json.dumps(report, ensure_ascii=False) if args.json else _human(report))
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null: TensorFlow Lite and absl write start-up lines
+    there from C++, which would break the promise of a one-line reason on failure."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _parse_targets(text: str | None) -> dict[str, Any] | None:

@@ -18,7 +18,12 @@ import cv2
 import numpy as np
 
 from media.analysis.draw import draw_analysis
-from media.analysis.estimator import EstimatorFactory, RgbImage, video_estimator
+from media.analysis.estimator import (
+    EstimatorFactory,
+    PoseEstimator,
+    RgbImage,
+    video_estimator,
+)
 from media.analysis.landmarks import PoseResult
 from media.analysis.library import ExerciseLibrary, default_library
 from media.analysis.tracker import ExerciseTracker
@@ -57,7 +62,9 @@ def read_frames(path: Path) -> Iterator[tuple[float, RgbImage, float]]:
 
 
 def _reason(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    """A short reason: FFmpeg errors carry the file name and errno in str(), not needed."""
+    reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return str(reason).splitlines()[0]
 
 
 class _AnnotatedWriter:
@@ -101,13 +108,15 @@ def analyze_video(
     library = library or default_library()
     tracker = ExerciseTracker(library.get(exercise), language, targets, library)
     video = Path(path)
-    estimator = estimator_factory()
+    estimator: PoseEstimator | None = None
     rows: list[dict[str, Any]] = []
     writer: _AnnotatedWriter | None = None
     size = (0, 0)
     try:
         for t, rgb, fps in read_frames(video):
             size = (rgb.shape[1], rgb.shape[0])
+            # Created after the first frame decoded: a bad file fails before the model loads.
+            estimator = estimator or estimator_factory()
             pose = estimator.estimate(rgb, int(t * 1000))
             update = tracker.feed(t, pose)
             rows.append(_landmark_row(len(rows), t, pose))
@@ -119,7 +128,8 @@ def analyze_video(
                 writer.write(bgr)
         tracker.finish()
     finally:
-        estimator.close()
+        if estimator is not None:
+            estimator.close()
         if writer is not None:
             writer.close()
     if landmarks_out is not None:
