@@ -112,7 +112,7 @@ def _command(index: int, args: argparse.Namespace) -> str:
         points = [[0.05 + step * k, 0.5] for k in range(args.points)]
         body = {"kind": "stroke", "points": points}
     command = {**body, "producer_id": "prd_bench", "media_time_s": media_time_s}
-    return json.dumps({"id": index + 1, "type": "annotate", "command": command})
+    return json.dumps({"id": index + 1, "type": "annotate", "annotation": command})
 
 
 class _Collector:
@@ -166,7 +166,7 @@ async def _read(ws: aiohttp.ClientWebSocketResponse, collector: _Collector) -> N
         received_at = time.perf_counter()
         data = json.loads(message.data)
         if data.get("type") == "annotation":
-            index = round(data["event"]["media_time_s"] * 1000)
+            index = round(data["annotation"]["media_time_s"] * 1000)
             collector.record(index, received_at, len(message.data))
 
 

@@ -6,8 +6,9 @@ same three things after its auth phase: ``room.join`` then a writer task drainin
 subscriber, ``room.handle`` per command with errors mapped to replies, ``room.leave``.
 
 Protocol, as in docs/protocol.md: the client sends ``{"id": n, "type": "annotate",
-"command": {...}}`` and gets ``{"id": n, "ok": true, "seq": [...]}`` or ``{"id": n, "ok":
-false, "error": {"code": ..., "message": ...}}``; server events carry no id.
+"annotation": {...}}`` and gets ``{"id": n, "ok": true, "seq": last_seq}`` or ``{"id": n,
+"ok": false, "error": {"code": ..., "message": ...}}``; server events carry no id:
+``{"type": "annotation", "annotation": event}``.
 """
 
 from __future__ import annotations
@@ -93,12 +94,11 @@ def _reply(room: AnnotationRoom, actor: Actor, text: str) -> str:
         envelope = _envelope(text)
         request_id = envelope.get("id")
         _check_envelope(envelope)
-        events = room.handle(actor, envelope.get("command") or {})
+        room.handle(actor, envelope.get("annotation") or {})
     except TeleGuideError as exc:
         error = {"code": exc.code, "message": exc.message}
         return json.dumps({"id": request_id, "ok": False, "error": error})
-    seqs = [e.seq for e in events if e.seq is not None]
-    return json.dumps({"id": request_id, "ok": True, "seq": seqs})
+    return json.dumps({"id": request_id, "ok": True, "seq": room.log.seq})
 
 
 def _envelope(text: str) -> dict[str, Any]:

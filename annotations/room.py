@@ -88,7 +88,7 @@ class AnnotationRoom:
 
 def event_message(event: AnnotationEvent) -> str:
     """Return the JSON server event carrying ``event``."""
-    return json.dumps({"type": EVENT_TYPE, "event": event.to_wire()}, separators=(",", ":"))
+    return json.dumps({"type": EVENT_TYPE, "annotation": event.to_wire()}, separators=(",", ":"))
 
 
 def state_message(state: AnnotationState) -> str:

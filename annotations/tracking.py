@@ -78,14 +78,18 @@ class SceneTracker:
         self._frame_orb = cv2.ORB.create(nfeatures=self.config.frame_features)
         self._region_orb = cv2.ORB.create(nfeatures=self.config.region_features)
         self._matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+        # Anchors are replaced, never mutated in place, so readers take a reference to the
+        # dict without a lock. Writers hold _anchors_lock only for the copy (microseconds),
+        # so the event loop never waits for feature detection in a tracking thread.
         self._anchors: dict[str, _Reference] = {}
-        self._lock = threading.Lock()
+        self._anchors_lock = threading.Lock()
+        # Serialises feature detection, in case two threads share one tracker.
+        self._compute_lock = threading.Lock()
 
     @property
     def anchor_ids(self) -> list[str]:
-        """The anchors being followed."""
-        with self._lock:
-            return list(self._anchors)
+        """The anchors being followed (safe to call on the event loop: takes no lock)."""
+        return list(self._anchors)
 
     def pin(self, anchor_id: str, frame: Any, region: Box) -> bool:
         """Start following ``region`` of ``frame``; False when it has too little texture."""
@@ -94,30 +98,29 @@ class SceneTracker:
         corners = _box_pixels(region, width, height)
         mask = np.zeros_like(gray)
         cv2.fillConvexPoly(mask, corners.astype(np.int32), (255,))
-        with self._lock:
+        with self._compute_lock:
             keypoints, descriptors = self._region_orb.detectAndCompute(gray, mask)
         if descriptors is None or len(keypoints) < self.config.min_inliers:
             logger.info("anchor %s: region has too little texture to follow", anchor_id)
             return False
         points = np.array([kp.pt for kp in keypoints], dtype=np.float64)
         reference = _Reference(points, np.asarray(descriptors, np.uint8), corners, (width, height))
-        with self._lock:
-            self._anchors[anchor_id] = reference
+        with self._anchors_lock:
+            self._anchors = {**self._anchors, anchor_id: reference}
         return True
 
     def unpin(self, anchor_id: str) -> None:
         """Stop following an anchor; unknown ids are ignored."""
-        with self._lock:
-            self._anchors.pop(anchor_id, None)
+        with self._anchors_lock:
+            self._anchors = {k: v for k, v in self._anchors.items() if k != anchor_id}
 
     def update(self, frame: Any) -> Updates:
         """Locate every anchor in ``frame``: a normalised homography, or None when lost."""
-        with self._lock:
-            anchors = dict(self._anchors)
+        anchors = self._anchors
         if not anchors:
             return {}
         gray = to_gray(frame, self.config.max_side)
-        with self._lock:
+        with self._compute_lock:
             # The stubs say mask is required; OpenCV takes None for "the whole image".
             keypoints, descriptors = self._frame_orb.detectAndCompute(gray, None)  # type: ignore[call-overload]
         if descriptors is None or len(keypoints) < self.config.min_inliers:

@@ -60,6 +60,11 @@ class AnnotationVideo:
             elif event.type in _STOP_TRACKING:
                 self._unpin(event)
 
+    def tracked_marks(self, producer_id: str) -> list[str]:
+        """The marks whose regions are being followed in a producer's video."""
+        tracker = self._trackers.get(producer_id)
+        return tracker.tracker.anchor_ids if tracker else []
+
     async def still_png(self, producer_id: str) -> bytes:
         """Render the frozen still of a producer with its marks, at full resolution."""
         still = self._stills.get(producer_id)
@@ -105,6 +110,8 @@ class AnnotationVideo:
         tracker = self._tracker(anchor.producer_id)
         if not await tracker.pin(mark_id, frame, anchor.region):
             logger.warning("pin of %s: too little texture under the mark to follow", mark_id)
+        elif self._room.log.anchor(mark_id) is None:
+            tracker.unpin(mark_id)  # unpinned or removed while the region was being learnt
 
     def _reference_frame(self, producer_id: str, media_time_s: float | None) -> Any | None:
         """The frame a mark was drawn on: the still if frozen, else the closest recent one."""

@@ -29,7 +29,7 @@ class Peer:
     async def send(self, command: dict[str, Any]) -> dict[str, Any]:
         """Send one annotate command and return its reply; events seen meanwhile are kept."""
         self._next_id += 1
-        await self.ws.send_json({"id": self._next_id, "type": "annotate", "command": command})
+        await self.ws.send_json({"id": self._next_id, "type": "annotate", "annotation": command})
         return await self.reply(self._next_id)
 
     async def reply(self, request_id: Any) -> dict[str, Any]:
@@ -52,7 +52,7 @@ class Peer:
         """Return the next ``count`` annotation events' payloads."""
         events = [await self.next_event() for _ in range(count)]
         assert all(e["type"] == "annotation" for e in events), events
-        return [e["event"] for e in events]
+        return [e["annotation"] for e in events]
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ async def test_strokes_from_a_reach_b_in_sequence_order(room_and_join: Any) -> N
     a, b = await join("a", annotate=True), await join("b", role="technician")
     await b.next_event()  # b's initial state
     replies = [await a.send(stroke(i)) for i in range(6)]
-    assert [r["seq"] for r in replies] == [[1], [2], [3], [4], [5], [6]]
+    assert [r["seq"] for r in replies] == [1, 2, 3, 4, 5, 6]
     received = await b.annotation_events(6)
     assert [e["seq"] for e in received] == [1, 2, 3, 4, 5, 6]
     assert [e["media_time_s"] for e in received] == [i / 30 for i in range(6)]
@@ -142,7 +142,7 @@ async def test_pointer_reaches_others_but_not_its_sender(room_and_join: Any) -> 
         "position": [0.4, 0.6],
     }
     reply = await tech.send(pointer)
-    assert reply == {"id": 1, "ok": True, "seq": []}
+    assert reply == {"id": 1, "ok": True, "seq": 0}
     [event] = await expert.annotation_events(1)
     assert (event["type"], event["seq"], event["data"]["position"]) == ("pointer", None, [0.4, 0.6])
     assert tech.events == []
@@ -215,7 +215,7 @@ async def test_malformed_envelopes_get_error_replies(room_and_join: Any) -> None
     await a.ws.send_str("not json")
     reply = await a.reply(None)
     assert reply["error"]["message"] == "the message is not JSON"
-    await a.ws.send_json({"id": 7, "type": "draw", "command": stroke(0)})
+    await a.ws.send_json({"id": 7, "type": "draw", "annotation": stroke(0)})
     reply = await a.reply(7)
     assert reply["error"] == {"code": "invalid_input", "message": "unknown command type 'draw'"}
     assert (await a.send(stroke(1)))["ok"]

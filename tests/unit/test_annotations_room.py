@@ -45,7 +45,7 @@ def test_events_are_stamped_by_the_rooms_clock_and_fanned_out() -> None:
     assert event.at == clock.now()
     for subscriber in (expert, patient):
         [message] = pending(subscriber)
-        assert message == {"type": "annotation", "event": event.to_wire()}
+        assert message == {"type": "annotation", "annotation": event.to_wire()}
 
 
 def test_pointer_is_not_echoed_to_its_sender() -> None:

@@ -50,8 +50,8 @@ async def next_anchor_event(subscriber: Subscriber[str]) -> dict[str, Any]:
         item = await asyncio.wait_for(subscriber.get(), 10)
         assert item is not None
         message = json.loads(item)
-        if message.get("event", {}).get("type") == "anchor_moved":
-            return dict(message["event"])
+        if message.get("annotation", {}).get("type") == "anchor_moved":
+            return dict(message["annotation"])
 
 
 async def test_freeze_renders_the_frame_the_expert_saw_with_the_marks() -> None:
@@ -128,3 +128,31 @@ async def test_tracking_pauses_while_the_video_is_frozen() -> None:
     assert event["seq"] == before + 2
     await video.close()
     await video.close()
+
+
+async def test_unpin_while_the_region_is_being_learnt_stops_tracking() -> None:
+    room = AnnotationRoom()
+    video = AnnotationVideo(room)
+    video.observe("prd", frame_at(scene(), 0))
+    rect = {"kind": "rectangle", "producer_id": "prd", "media_time_s": 0.0, "box": BOX}
+    mark_id = room.handle(EXPERT, rect)[0].data["mark"]["mark_id"]
+    pinning = asyncio.create_task(
+        video.on_events(room.handle(EXPERT, {"kind": "pin", "mark_id": mark_id}))
+    )
+    await asyncio.sleep(0)  # the pin is now learning the region in a worker thread
+    await video.on_events(room.handle(EXPERT, {"kind": "unpin", "mark_id": mark_id}))
+    await pinning
+    assert video.tracked_marks("prd") == []
+    await video.close()
+
+
+async def test_pinned_marks_are_listed_until_the_producer_closes() -> None:
+    room = AnnotationRoom()
+    video = AnnotationVideo(room)
+    video.observe("prd", frame_at(scene(), 0))
+    rect = {"kind": "rectangle", "producer_id": "prd", "media_time_s": 0.0, "box": BOX}
+    mark_id = room.handle(EXPERT, rect)[0].data["mark"]["mark_id"]
+    await video.on_events(room.handle(EXPERT, {"kind": "pin", "mark_id": mark_id}))
+    assert video.tracked_marks("prd") == [mark_id]
+    await video.producer_closed("prd")
+    assert video.tracked_marks("prd") == []
