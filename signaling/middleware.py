@@ -54,7 +54,10 @@ async def _handle_errors(
         error = to_wire_error(exc)
         if error.status >= 500:
             log.error("request failed: %s %s", request.method, request.path, exc_info=exc)
-        return problem_response(error, request_id)
+        response = problem_response(error, request_id)
+        if isinstance(exc, web.HTTPException) and "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]  # RFC 9110 wants it on 405
+        return response
 
 
 @web.middleware

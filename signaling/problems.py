@@ -69,7 +69,7 @@ def to_wire_error(exc: BaseException) -> WireError:
                 return WireError(status, exc.code, title, exc.message, dict(exc.details))
         return WireError(500, exc.code, "Internal Server Error", exc.message, {})
     if isinstance(exc, web.HTTPException):
-        code = "not_found" if exc.status == 404 else f"http_{exc.status}"
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, f"http_{exc.status}")
         return WireError(exc.status, code, exc.reason, exc.text or exc.reason, {})
     log.exception("unhandled error", exc_info=exc)
     return WireError(500, "internal_error", "Internal Server Error", "unexpected server error", {})
