@@ -145,6 +145,7 @@ def _describe(exc: ValidationError) -> str:
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     """Add one flag per scalar setting, with its description and environment variable as help."""
     parser.add_argument("--config", type=Path, help="TOML configuration file (TELEGUIDE_CONFIG).")
+    tables: list[str] = []
     for name, field in Settings.model_fields.items():
         flag = "--" + name.replace("_", "-")
         env_name = ENV_PREFIX + name.upper()
@@ -155,9 +156,10 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         elif field.annotation == list[str]:
             parser.add_argument(flag, dest=name, action="append", default=None, help=help_text)
         elif field.annotation == dict[str, Any]:
-            continue  # tables only come from the TOML file
+            tables.append(f"[{name}] {field.description}")
         else:
             parser.add_argument(flag, dest=name, default=None, help=help_text)
+    parser.epilog = "Tables set only in the TOML file: " + " ".join(tables)
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
