@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 TABLE_MODULES: list[str] = [
     "sessions.store.models",
     "sessions.servicedesk.tables",
+    "sessions.store.recordings_tables",
 ]
 
 
