@@ -17,6 +17,8 @@ import contextlib
 import json
 import statistics
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -44,18 +46,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--participants", type=int, default=20, help="connected participants")
     parser.add_argument("--messages", type=int, default=300, help="events measured")
     parser.add_argument("--warmup", type=int, default=20, help="events sent before measuring")
-    parser.add_argument("--interval-ms", type=float, default=20.0, help="time between sends")
+    parser.add_argument(
+        "--interval-ms", type=float, default=None, help="time between sends (20; 60 for product)"
+    )
     parser.add_argument("--kind", choices=("stroke", "pointer"), default="stroke")
     parser.add_argument("--points", type=int, default=50, help="points per stroke")
-    parser.add_argument("--url", default=None, help="ws:// URL of a running server to use")
+    parser.add_argument(
+        "--target",
+        choices=("loopback", "product"),
+        default="loopback",
+        help="loopback: annotations' own endpoint; product: the signaling app's /ws",
+    )
+    parser.add_argument("--url", default=None, help="ws:// URL of a running loopback server")
+
+
+Connect = Callable[[aiohttp.ClientSession, int], Awaitable[aiohttp.ClientWebSocketResponse]]
+
+
+@dataclass
+class Target:
+    """A server to measure: how to connect participant n, and what it echoes."""
+
+    connect: Connect
+    """Open participant n's socket, ready for annotate commands (n = 0 draws)."""
+    close: Callable[[], Awaitable[None]]
+    """Stop the server, if the benchmark started it."""
+    echoes_pointer: bool = False
+    """Whether the drawer receives its own pointer events back."""
+    handle_s: list[float] = field(default_factory=list)
+    """Server time per command, when the benchmark can see inside the server."""
 
 
 class _TimedRoom(AnnotationRoom):
     """A room that also measures how long the server spends per command."""
 
-    def __init__(self) -> None:
+    def __init__(self, handle_s: list[float]) -> None:
         super().__init__(AnnotationLog(BENCH_LIMITS, history=100))
-        self.handle_s: list[float] = []
+        self.handle_s = handle_s
 
     def handle(self, actor: Actor, command: Any) -> list[AnnotationEvent]:
         """Apply and publish, timing both."""
@@ -67,19 +94,39 @@ class _TimedRoom(AnnotationRoom):
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run the benchmark and return its figures."""
-    room = _TimedRoom()
-    runner: web.AppRunner | None = None
-    url = args.url
-    if url is None:
-        runner, url = await _start_server(room)
+    if args.interval_ms is None:
+        # The product keeps its default limit of 20 stored commands a second per participant.
+        args.interval_ms = 60.0 if args.target == "product" else 20.0
+    target = await _open_target(args)
     try:
         async with aiohttp.ClientSession() as session:
-            latencies, lost, size = await _measure(session, url, args)
+            latencies, lost, size = await _measure(session, target, args)
     finally:
+        await target.close()
+    return _figures(args, latencies, lost, size, target.handle_s)
+
+
+async def _open_target(args: argparse.Namespace) -> Target:
+    """Start (or point at) the server the benchmark measures."""
+    if args.target == "product":
+        from annotations.bench_product import start_product
+
+        return await start_product()
+    if args.url is not None:
+        return Target(connect=_loopback_connect(args.url), close=_nothing)
+    handle_s: list[float] = []
+    room = _TimedRoom(handle_s)
+    runner, url = await _start_server(room)
+
+    async def close() -> None:
         room.close()
-        if runner is not None:
-            await runner.cleanup()
-    return _figures(args, latencies, lost, size, room.handle_s)
+        await runner.cleanup()
+
+    return Target(connect=_loopback_connect(url), close=close, handle_s=handle_s)
+
+
+async def _nothing() -> None:
+    """Nothing to stop."""
 
 
 async def _start_server(room: AnnotationRoom) -> tuple[web.AppRunner, str]:
@@ -92,14 +139,18 @@ async def _start_server(room: AnnotationRoom) -> tuple[web.AppRunner, str]:
     return runner, f"ws://127.0.0.1:{port}/ws"
 
 
-async def _connect(
-    session: aiohttp.ClientSession, url: str, participant: str, annotate: bool
-) -> aiohttp.ClientWebSocketResponse:
-    """Open one participant's socket (adapt here for a server with an auth phase)."""
-    params = {"participant": participant, "role": "expert" if annotate else "technician"}
-    if annotate:
-        params["annotate"] = "1"
-    return await session.ws_connect(url, params=params, max_msg_size=0)
+def _loopback_connect(url: str) -> Connect:
+    """Connect to the loopback endpoint: identity and grants in the query string."""
+
+    async def connect(session: aiohttp.ClientSession, n: int) -> aiohttp.ClientWebSocketResponse:
+        params = {"participant": f"par_{n}", "role": "expert" if n == 0 else "technician"}
+        if n == 0:
+            params["annotate"] = "1"
+        ws = await session.ws_connect(url, params=params, max_msg_size=0)
+        await ws.receive_json()  # the annotation state every joiner gets first
+        return ws
+
+    return connect
 
 
 def _command(index: int, args: argparse.Namespace) -> str:
@@ -112,7 +163,8 @@ def _command(index: int, args: argparse.Namespace) -> str:
         points = [[0.05 + step * k, 0.5] for k in range(args.points)]
         body = {"kind": "stroke", "points": points}
     command = {**body, "producer_id": "prd_bench", "media_time_s": media_time_s}
-    return json.dumps({"id": index + 1, "type": "annotate", "annotation": command})
+    # Ids start after the product's auth and join, and increase, as the protocol wants.
+    return json.dumps({"id": index + 10, "type": "annotate", "annotation": command})
 
 
 class _Collector:
@@ -137,11 +189,12 @@ class _Collector:
 
 
 async def _measure(
-    session: aiohttp.ClientSession, url: str, args: argparse.Namespace
+    session: aiohttp.ClientSession, target: Target, args: argparse.Namespace
 ) -> tuple[list[float], int, int]:
     """Connect everyone, send, and collect per-delivery latencies (s), losses, event size."""
-    sockets = [await _connect(session, url, f"par_{n}", n == 0) for n in range(args.participants)]
-    receivers = len(sockets) - (1 if args.kind == "pointer" else 0)
+    sockets = [await target.connect(session, n) for n in range(args.participants)]
+    echo = args.kind != "pointer" or target.echoes_pointer
+    receivers = len(sockets) - (0 if echo else 1)
     collector = _Collector(args.messages * receivers, args.warmup)
     readers = [asyncio.create_task(_read(ws, collector)) for ws in sockets]
     for index in range(args.warmup + args.messages):
@@ -180,6 +233,7 @@ def _figures(
     """Summarise the measurements; keys name the figure and its unit."""
     figures: dict[str, Any] = {
         "participants": args.participants,
+        "target": args.target if args.url is None else args.url,
         "kind": args.kind,
         "events_sent": args.messages,
         "deliveries": len(latencies),

@@ -37,3 +37,15 @@ async def test_pointer_is_not_echoed_to_the_drawer() -> None:
     figures = await bench.run(args)
     assert figures["deliveries"] == 10
     assert figures["deliveries_lost"] == 0
+
+
+async def test_product_target_measures_through_the_signaling_route() -> None:
+    args = arguments(
+        "--target", "product", "--participants", "3", "--messages", "5", "--warmup", "1"
+    )
+    args.interval_ms = 60.0
+    figures = await bench.run(args)
+    assert figures["target"] == "product"
+    assert figures["deliveries"] == 15
+    assert figures["deliveries_lost"] == 0
+    assert "server_handle_p50_ms" not in figures  # the product's internals are not timed
