@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+from media.recording.audit import AuditRecord
 from media.recording.errors import RecordingInProgressError
 from media.recording.manifest import MANIFEST_NAME, read_manifest
 from media.recording.state import FINAL_STATES, RecordingState
@@ -58,24 +58,6 @@ class RecordingInfo:
     """When it ended (None while running, or if a crash cut it short before recovery)."""
     directory: Path
     """Where its files are."""
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    """One access or removal, for the audit log."""
-
-    at: datetime
-    """When."""
-    actor: str
-    """Who (``system`` for the purge job)."""
-    action: str
-    """``recording_purged`` or ``recording_deleted``."""
-    recording_id: str
-    """Which recording."""
-    ticket_id: str
-    """Its ticket."""
-    data: dict[str, Any] = field(default_factory=dict)
-    """Details: reason, files removed, bytes freed."""
 
 
 def due_for_purge(
