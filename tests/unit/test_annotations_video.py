@@ -11,6 +11,7 @@ import av
 import cv2
 import numpy as np
 import pytest
+from blockbuster import blockbuster_ctx
 
 from annotations.actor import Actor
 from annotations.fanout import Subscriber
@@ -156,3 +157,25 @@ async def test_pinned_marks_are_listed_until_the_producer_closes() -> None:
     assert video.tracked_marks("prd") == [mark_id]
     await video.producer_closed("prd")
     assert video.tracked_marks("prd") == []
+
+
+async def test_nothing_blocks_the_event_loop() -> None:
+    room = AnnotationRoom()
+    video = AnnotationVideo(room)
+    patient = room.join(PATIENT)
+    image = scene()
+    frames = [frame_at(image, t, dx=8 * t) for t in range(4)]
+    rect = {"kind": "rectangle", "producer_id": "prd", "media_time_s": 0.0, "box": BOX}
+    with blockbuster_ctx():
+        video.observe("prd", frames[0])
+        mark_id = room.handle(EXPERT, rect)[0].data["mark"]["mark_id"]
+        await video.on_events(room.handle(EXPERT, {"kind": "pin", "mark_id": mark_id}))
+        for frame in frames[1:]:
+            video.observe("prd", frame)
+        assert (await next_anchor_event(patient))["data"]["visible"]
+        freeze = {"kind": "freeze", "producer_id": "prd", "media_time_s": 0.1}
+        await video.on_events(room.handle(EXPERT, freeze))
+        assert (await video.still_png("prd")).startswith(b"\x89PNG")
+        await video.on_events(room.handle(EXPERT, {"kind": "undo"}))
+        assert video.tracked_marks("prd") == []
+        await video.close()
