@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from sessions.calendar import BusinessCalendar
 from sessions.clock import ManualClock
@@ -24,11 +27,36 @@ T0 = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # a Wednesday
 POLICY = SlaPolicy.from_config({}, BusinessCalendar())  # urgent 1h, routine 2 working hours
 
 
-async def open_store(path: Path) -> Store:
-    """A migrated SQLite store in ``path``."""
-    store = await Store.open(f"sqlite+aiosqlite:///{path / 'desk.db'}")
+async def open_store(url: str) -> Store:
+    """A migrated store at ``url``."""
+    store = await Store.open(url)
     await store.migrate()
     return store
+
+
+async def _admin(url: str, sql: str) -> None:
+    """One statement on the server's maintenance database."""
+    target = make_url(url).set(drivername="postgresql", database="postgres")
+    connection = await asyncpg.connect(target.render_as_string(hide_password=False))
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database: a SQLite file, or a private PostgreSQL database dropped after."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}"
+        return
+    base = request.getfixturevalue("postgres_url")
+    name = f"teleguide_sd_{uuid.uuid4().hex[:12]}"
+    await _admin(base, f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def add_supervisor(store: Store) -> None:
@@ -44,9 +72,9 @@ async def add_supervisor(store: Store) -> None:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
+async def store(db_url: str) -> AsyncIterator[Store]:
     """A migrated store with a supervisor."""
-    store = await open_store(tmp_path)
+    store = await open_store(db_url)
     await add_supervisor(store)
     yield store
     await store.close()
@@ -102,10 +130,10 @@ async def test_at_risk_notifies_the_supervisor_once(store: Store) -> None:
     assert (await store.get_ticket(ticket.id)).status is TicketStatus.OPEN
 
 
-async def test_restart_escalates_due_breaches_exactly_once(tmp_path: Path) -> None:
+async def test_restart_escalates_due_breaches_exactly_once(db_url: str) -> None:
     """Clocks set, scheduler stopped, time advanced, started again: one escalation each."""
     clock = ManualClock(T0)
-    store = await open_store(tmp_path)
+    store = await open_store(db_url)
     await add_supervisor(store)
     urgent = await new_ticket(store, Tier.URGENT, "ventilator fault")
     routine = await new_ticket(store, Tier.ROUTINE, "calibration")
@@ -123,7 +151,7 @@ async def test_restart_escalates_due_breaches_exactly_once(tmp_path: Path) -> No
     await store.close()
 
     clock.set(T0 + timedelta(hours=3))  # urgent due 11:00, routine due 12:00: both passed
-    store = await open_store(tmp_path)
+    store = await open_store(db_url)
     escalated: list[str] = []
 
     async def hook(ticket: Ticket) -> None:
