@@ -104,10 +104,13 @@ class StreamAnalyzer:
         self._wake = wake
         self._mail: _Mail | None = None
         self._pending_tracker: ExerciseTracker | None = None
+        self._last_observed: float | None = None
+        self._time_offset = 0.0
         # Written by the worker after each frame, read on the loop: no lock is needed
         # because a dict is swapped in whole and never changed afterwards.
         self._summaries: dict[str, dict[str, Any]] = {tracker.exercise.name: tracker.summary()}
         self.busy = False
+        self._prepared = asyncio.Event()
         self.last_t = float("-inf")
         """Media time of the last frame taken for analysis."""
         self.submitted = 0
@@ -130,6 +133,20 @@ class StreamAnalyzer:
         self.submitted += 1
         self._mail = _Mail(frame, t_seconds, time.monotonic())
         self._wake()
+
+    def observe(self, frame: av.VideoFrame) -> None:
+        """Frame observer for ``Producer.add_frame_observer``: submit at the frame's media time.
+
+        aiortc stamps decoded frames with the RTP timestamp (time_base 1/90000), so
+        ``frame.time`` is the capture clock; without one the arrival time is used.
+        """
+        t = float(frame.time) if frame.time is not None else time.monotonic()
+        last = self._last_observed
+        if last is not None and t + self._time_offset < last - 1.0:
+            # The 32-bit RTP clock wrapped (or the publisher restarted): keep time monotonic.
+            self._time_offset = last - t
+        self._last_observed = t + self._time_offset
+        self.submit(frame, self._last_observed)
 
     def set_exercise(
         self, exercise: str, language: str, targets: dict[str, Any] | None = None
@@ -178,6 +195,19 @@ class StreamAnalyzer:
         if mail.t - self.last_t >= 0.9 * interval:
             return 0.0
         return max(0.0, mail.received_at + interval - now)
+
+    def prepare(self) -> None:
+        """Load the model (in a worker thread) so the first frames are not spent on it."""
+        if self._estimator is None:
+            self._estimator = self._estimator_factory()
+
+    def mark_prepared(self) -> None:
+        """Note that the model is loaded (on the loop)."""
+        self._prepared.set()
+
+    async def wait_ready(self) -> None:
+        """Wait until the model is loaded (or loading failed and will be retried per frame)."""
+        await self._prepared.wait()
 
     def analyse(self, mail: _Mail) -> AnalysisUpdate:
         """Run estimation and tracking on one frame (in a worker thread)."""
@@ -229,7 +259,7 @@ class AnalysisScheduler:
         """Per-stream cap: frames beyond this rate are not analysed (they add little)."""
         self.state = SchedulerState.CREATED
         self._estimator_factory = estimator_factory
-        self._library = library or default_library()
+        self._library = library
         self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="pose")
         self._streams: dict[str, StreamAnalyzer] = {}
         self._order: list[str] = []
@@ -250,6 +280,9 @@ class AnalysisScheduler:
         """Start the dispatcher on the running loop."""
         if self.state is not SchedulerState.CREATED:
             raise InvalidStateError(f"cannot start analysis scheduler in state {self.state.name}")
+        if self._library is None:
+            # Reading the library file is disk I/O: not on the event loop.
+            self._library = await asyncio.to_thread(default_library)
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._dispatcher = asyncio.create_task(self._dispatch(), name="analysis-dispatcher")
@@ -269,10 +302,15 @@ class AnalysisScheduler:
         if stream_id in self._streams:
             raise ConflictError(f"stream {stream_id} is already analysed")
         parse_targets(targets)
+        assert self._library is not None  # loaded by start()
         tracker = ExerciseTracker(exercise, check_language(language), targets, self._library)
         stream = StreamAnalyzer(stream_id, tracker, on_update, self._estimator_factory, self._wake)
         self._streams[stream_id] = stream
         self._order.append(stream_id)
+        # Loading the model takes a few hundred milliseconds: start now, before frames come.
+        # The stream counts as busy meanwhile, so its newest frame waits in the mailbox.
+        stream.busy = True
+        self._spawn(self._prepare(stream))
         return stream
 
     def get_stream(self, stream_id: str) -> StreamAnalyzer:
@@ -378,6 +416,18 @@ class AnalysisScheduler:
             logger.exception("publishing analysis of stream %s failed", stream.stream_id)
         finally:
             stream.busy = False
+            if stream.state is StreamState.CLOSED:
+                await self._close_estimator(stream)
+            self._wake_event.set()
+
+    async def _prepare(self, stream: StreamAnalyzer) -> None:
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, stream.prepare)
+        except Exception:
+            logger.exception("loading the pose model for stream %s failed", stream.stream_id)
+        finally:
+            stream.busy = False
+            stream.mark_prepared()
             if stream.state is StreamState.CLOSED:
                 await self._close_estimator(stream)
             self._wake_event.set()
