@@ -20,6 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import av.container
 import numpy as np
 
 from media.recording.crypto import DecryptingReader
@@ -78,10 +79,16 @@ def render_annotated_mp4(
     if manifest.state not in FINAL_STATES:
         raise RecordingInProgressError(f"recording {manifest.recording_id} is still being written")
     track = _video_track(manifest, track_id)
+    audio = _audio_track(manifest, track)
     with tempfile.TemporaryDirectory(prefix="tg-export-") as tmp:
         source = _plain_source(directory / track.file, track, key, Path(tmp))
         replay = TimelineReplay(manifest.timeline, track.producer_id)
-        return _transcode(source, output, track, replay, drawer, progress)
+        sound = None
+        if audio is not None:
+            # Audio is copied, not re-encoded, shifted by the tracks' start difference.
+            offset = (audio.start_media_s or 0.0) - (track.start_media_s or 0.0)
+            sound = (_plain_source(directory / audio.file, audio, key, Path(tmp)), offset)
+        return _transcode(source, output, track, replay, drawer, progress, sound)
 
 
 def _video_track(manifest: Manifest, track_id: str | None) -> TrackEntry:
@@ -93,12 +100,24 @@ def _video_track(manifest: Manifest, track_id: str | None) -> TrackEntry:
     return videos[0]
 
 
+def _audio_track(manifest: Manifest, video: TrackEntry) -> TrackEntry | None:
+    # The same participant's microphone, if it was recorded.
+    return next(
+        (
+            t
+            for t in manifest.tracks
+            if t.kind == "audio" and t.participant_id == video.participant_id and t.packets > 0
+        ),
+        None,
+    )
+
+
 def _plain_source(path: Path, track: TrackEntry, key: bytes | None, tmp: Path) -> Path:
     if not track.encrypted:
         return path
     if key is None:
         raise NotFoundError("the recording is encrypted and no key is configured")
-    plain = tmp / "source.webm"
+    plain = tmp / f"{track.track_id}.webm"
     with plain.open("wb") as handle:
         for chunk in DecryptingReader(path, key).read_range():
             handle.write(chunk)
@@ -112,10 +131,12 @@ def _transcode(
     replay: TimelineReplay,
     drawer: MarkDrawer,
     progress: Progress | None,
+    sound: tuple[Path, float] | None,
 ) -> int:
     partial = output.with_suffix(".partial.mp4")
     frames = 0
     with av.open(str(source)) as reader, av.open(str(partial), "w", format="mp4") as writer:
+        audio = _AudioCopy(sound[0], sound[1], writer) if sound else None
         stream_in = reader.streams.video[0]
         stream_out = writer.add_stream("libx264", rate=30, options={"preset": "veryfast"})
         stream_out.width = stream_in.codec_context.width
@@ -130,13 +151,52 @@ def _transcode(
             image = draw_messages(image, replay.messages())
             out = av.VideoFrame.from_ndarray(image, format="bgr24")
             out.pts, out.time_base = round(at * 1000), Fraction(1, 1000)
+            if audio is not None:
+                audio.copy_until(at)
             writer.mux(stream_out.encode(out))
             frames += 1
             if progress is not None and track.duration_s > 0:
                 progress(min(1.0, at / track.duration_s))
         writer.mux(stream_out.encode(None))
+        if audio is not None:
+            audio.copy_until(float("inf"))
+            audio.close()
     shutil.move(partial, output)  # only a finished file carries the final name
     return frames
+
+
+class _AudioCopy:
+    """Copies an Opus track into the MP4 alongside the video, interleaved by time."""
+
+    def __init__(self, source: Path, offset_s: float, writer: av.container.OutputContainer):
+        self._reader = av.open(str(source))
+        stream = self._reader.streams.audio[0]
+        self._out = writer.add_stream_from_template(stream)
+        self._writer = writer
+        self._offset = offset_s
+        self._packets = (p for p in self._reader.demux(stream) if p.dts is not None)
+        self._pending: av.Packet | None = None
+
+    def copy_until(self, video_s: float) -> None:
+        """Mux every audio packet that plays before ``video_s`` on the video's clock."""
+        while True:
+            packet = self._pending or next(self._packets, None)
+            self._pending = None
+            if packet is None:
+                return
+            at = float((packet.pts or 0) * packet.time_base) + self._offset
+            if at > video_s:
+                self._pending = packet
+                return
+            if at >= 0:  # audio from before the video's first frame is left out
+                shift = round(self._offset / packet.time_base)
+                packet.pts = packet.dts = (packet.pts or 0) + shift
+                packet.stream = self._out
+                self._writer.mux(packet)
+
+    def close(self) -> None:
+        """Close the audio source."""
+        self._reader.close()
 
 
 class ExportRunner:

@@ -16,7 +16,7 @@ from media.recording.export import ExportRunner, ExportState, render_annotated_m
 from media.recording.manifest import TimelineKind
 from media.recording.policy import RecordingPolicy
 from media.recording.recording import Recording
-from media.recording.synthetic import SyntheticProducer, read_marker, vp8_packets
+from media.recording.synthetic import SyntheticProducer, opus_packets, read_marker, vp8_packets
 from sessions.clock import ManualClock
 from sessions.exceptions import NotFoundError
 
@@ -28,6 +28,11 @@ FPS = 15
 @functools.cache
 def _clip() -> list[tuple[av.Packet, bool]]:
     return list(vp8_packets(3 * FPS, 320, 240, fps=FPS))
+
+
+@functools.cache
+def _tone() -> list[tuple[av.Packet, bool]]:
+    return list(opus_packets(3.0))
 
 
 def _mark_event(kind: str, camera: str) -> dict[str, Any]:
@@ -57,18 +62,23 @@ async def _recorded(root: Path, key: bytes | None = None) -> Recording:
     )
     await recording.start()
     camera = SyntheticProducer("alice", "video/VP8")
+    microphone = SyntheticProducer("alice", "audio/opus")
     recording.participant_joined("alice")
     recording.add_producer(camera)
+    recording.add_producer(microphone)
     recording.answer_consent("alice", granted=True)
     clip = await asyncio.to_thread(_clip)
-    for index, (packet, keyframe) in enumerate(clip):
-        clock.set(START + timedelta(seconds=index / FPS))
+    tone = await asyncio.to_thread(_tone)
+    items = [(i / FPS, i, camera, p, k) for i, (p, k) in enumerate(clip)]
+    items += [(j * 0.02, -1, microphone, p, k) for j, (p, k) in enumerate(tone)]
+    for at, index, producer, packet, keyframe in sorted(items, key=lambda item: item[0]):
+        clock.set(START + timedelta(seconds=at))
         if index == FPS:
             recording.record_event(TimelineKind.ANNOTATION, _mark_event("mark_added", camera.id))
             recording.record_event(TimelineKind.ANALYSIS, {"message": "rep 1: knees too far"})
         if index == 2 * FPS:
             recording.record_event(TimelineKind.ANNOTATION, _mark_event("mark_removed", camera.id))
-        camera.emit(packet, keyframe)
+        producer.emit(packet, keyframe)
         await asyncio.sleep(0)
     await recording.close()
     return recording
@@ -78,6 +88,12 @@ def _frames(path: Path) -> list[np.ndarray[Any, Any]]:
     with av.open(str(path)) as container:
         assert container.streams.video[0].codec_context.name == "h264"
         return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def _audio_seconds(path: Path) -> float:
+    with av.open(str(path)) as container:
+        assert container.streams.audio[0].codec_context.name == "opus"
+        return sum(f.samples for f in container.decode(audio=0)) / 48000
 
 
 def _green_edge(frame: np.ndarray[Any, Any]) -> bool:
@@ -103,6 +119,10 @@ async def test_export_draws_annotations_at_their_times(tmp_path: Path) -> None:
     # The analysis message is drawn as a banner at the bottom while it is fresh.
     banner = [float(np.abs(f[220:240].astype(int) - frames[0][220:240]).mean()) for f in frames]
     assert banner[FPS + 2] > banner[FPS - 2] + 1.0
+    # The microphone was copied along, not re-encoded, and lasts as long as the video.
+    assert await asyncio.to_thread(_audio_seconds, tmp_path / "out.mp4") == pytest.approx(
+        3.0, abs=0.15
+    )
 
 
 async def test_export_of_an_encrypted_recording(tmp_path: Path) -> None:
