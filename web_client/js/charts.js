@@ -1,0 +1,70 @@
+// Small SVG charts (no library): a line chart of range of motion and a bar chart of reps.
+
+const NS = "http://www.w3.org/2000/svg";
+const W = 640;
+const H = 240;
+const PAD = { left: 44, right: 16, top: 16, bottom: 36 };
+
+function svg(tag, attrs = {}, text = null) {
+  const el = document.createElementNS(NS, tag);
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, String(value));
+  if (text !== null) {
+    el.textContent = text;
+    el.dataset.content = "";
+  }
+  return el;
+}
+
+function frame(title, maxValue, labels) {
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title, class: "chart" });
+  const plotH = H - PAD.top - PAD.bottom;
+  for (let i = 0; i <= 4; i += 1) {
+    const value = (maxValue * i) / 4;
+    const y = PAD.top + plotH - (plotH * i) / 4;
+    root.append(svg("line", { x1: PAD.left, x2: W - PAD.right, y1: y, y2: y, class: "grid" }));
+    root.append(svg("text", { x: PAD.left - 6, y: y + 4, "text-anchor": "end", class: "axis" }, String(Math.round(value))));
+  }
+  labels.forEach((label, i) => {
+    root.append(svg("text", { x: xAt(i, labels.length), y: H - 12, "text-anchor": "middle", class: "axis" }, label));
+  });
+  return root;
+}
+
+function xAt(i, n) {
+  const plotW = W - PAD.left - PAD.right;
+  return PAD.left + (n <= 1 ? plotW / 2 : (plotW * i) / (n - 1));
+}
+
+function yAt(value, maxValue) {
+  const plotH = H - PAD.top - PAD.bottom;
+  return PAD.top + plotH - (plotH * value) / Math.max(1, maxValue);
+}
+
+/** A line chart: series is [{name, values: [number|null]}], labels one per x position. */
+export function lineChart(title, labels, series) {
+  const all = series.flatMap((s) => s.values).filter((v) => v != null);
+  const maxValue = Math.max(10, Math.ceil(Math.max(...all, 0) / 10) * 10);
+  const root = frame(title, maxValue, labels);
+  series.forEach((s, k) => {
+    const points = s.values.map((v, i) => (v == null ? null : [xAt(i, labels.length), yAt(v, maxValue)]));
+    const path = points.filter(Boolean).map((p, i) => `${i ? "L" : "M"}${p[0].toFixed(1)},${p[1].toFixed(1)}`).join(" ");
+    root.append(svg("path", { d: path, class: `series series-${k}` }));
+    for (const p of points.filter(Boolean)) root.append(svg("circle", { cx: p[0], cy: p[1], r: 4, class: `series-${k}` }));
+  });
+  return root;
+}
+
+/** A bar chart of one value per label. */
+export function barChart(title, labels, values) {
+  const maxValue = Math.max(5, Math.ceil(Math.max(...values, 0) / 5) * 5);
+  const root = frame(title, maxValue, labels);
+  const slot = (W - PAD.left - PAD.right) / Math.max(1, labels.length);
+  values.forEach((v, i) => {
+    const x = labels.length <= 1 ? xAt(0, 1) : PAD.left + slot * i + slot / 2;
+    const y = yAt(v, maxValue);
+    const width = Math.min(40, slot * 0.6);
+    root.append(svg("rect", { x: x - width / 2, y, width, height: H - PAD.bottom - y, class: "bar" }));
+    root.append(svg("text", { x, y: y - 4, "text-anchor": "middle", class: "value" }, String(v)));
+  });
+  return root;
+}

@@ -1,0 +1,79 @@
+// Boot: catalogs, the signed-in user, routes; each view gets the main element and a context.
+import { configureApi } from "./api.js";
+import { isExpired, savedUser, saveToken, signOut, takeFragmentToken } from "./auth.js";
+import { initialLanguage, loadCatalogs, pickLanguage, setLanguage } from "./i18n.js";
+import { navigate, resolve, route, startRouter } from "./router.js";
+import { renderHeader } from "./views/header.js";
+import { notFoundView } from "./views/not_found.js";
+import { progressView } from "./views/progress.js";
+import { queueView } from "./views/queue.js";
+import { sessionView } from "./views/session_view.js";
+import { signInView } from "./views/signin.js";
+import { ticketCreateView } from "./views/ticket_create.js";
+import { ticketDetailView } from "./views/ticket_detail.js";
+
+const state = { user: null, view: null, expired: false };
+const main = document.getElementById("main");
+const header = document.getElementById("app-header");
+
+const context = {
+  get user() {
+    return state.user;
+  },
+  navigate,
+  signIn(token, to = "/queue") {
+    saveToken(token);
+    state.user = savedUser();
+    state.expired = false;
+    navigate(to);
+  },
+  signOut() {
+    signOut();
+    state.user = null;
+    navigate("/signin");
+  },
+  tokenExpired() {
+    state.expired = true;
+    render(location.hash.replace(/^#/, ""));
+  },
+};
+
+function render(path) {
+  state.view?.destroy?.();
+  state.view = null;
+  renderHeader(header, context);
+  const signedIn = state.user && !state.expired && !isExpired(state.user);
+  if (!signedIn) {
+    const expired = state.expired || (state.user && isExpired(state.user));
+    state.view = signInView(main, context, { expired, next: path === "/signin" ? null : path });
+    return;
+  }
+  const found = resolve(path === "/signin" ? "/queue" : path);
+  state.view = found ? found.handler(main, context, found.params) : notFoundView(main);
+  main.focus({ preventScroll: true });
+}
+
+async function boot() {
+  await loadCatalogs();
+  const fragment = takeFragmentToken();
+  if (fragment) saveToken(fragment.token);
+  state.user = savedUser();
+  const saved = localStorage.getItem("teleguide.lang");
+  setLanguage(saved || !state.user?.lang ? initialLanguage() : pickLanguage(state.user.lang));
+  configureApi(
+    () => state.user?.token,
+    () => context.tokenExpired(),
+  );
+  route("/queue", queueView);
+  route("/tickets/new", ticketCreateView);
+  route("/tickets/:id", ticketDetailView);
+  route("/sessions/:id", sessionView);
+  route("/progress/:identity", progressView);
+  document.querySelector(".skip-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    main.focus();
+  });
+  startRouter(render);
+}
+
+boot();

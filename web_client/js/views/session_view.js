@@ -1,0 +1,245 @@
+// The session page: a pre-join screen, then tiles, controls, exercise figures, people, chat,
+// and clear states for denied devices, lost connection, expired token and ended session.
+import { get } from "../api.js";
+import { h, replace } from "../dom.js";
+import { bindText } from "../i18n.js";
+import { ChatPanel } from "../session/chat_panel.js";
+import { ExercisePanel } from "../session/exercise_panel.js";
+import { arrange, viewMode } from "../session/layout.js";
+import { LiveSession, State } from "../session/live_session.js";
+import { ParticipantsPanel } from "../session/participants_panel.js";
+import { Tile } from "../session/tiles.js";
+import { Toolbar } from "../session/toolbar.js";
+
+/** Render the session page for session params.id. */
+export function sessionView(main, context, params) {
+  const view = new SessionView(main, context, params.id);
+  view.showPreJoin();
+  return { destroy: () => view.close() };
+}
+
+const STATE_KEYS = {
+  [State.IDLE]: "conn.idle",
+  [State.CONNECTING]: "conn.connecting",
+  [State.CONNECTED]: "conn.connected",
+  [State.RECONNECTING]: "conn.reconnecting",
+  [State.FAILED]: "conn.failed",
+  [State.ENDED]: "conn.ended",
+  [State.REMOVED]: "conn.removed",
+  [State.EXPIRED]: "conn.expired",
+  [State.LEFT]: "conn.left",
+};
+
+class SessionView {
+  constructor(main, context, sessionId) {
+    this.main = main;
+    this.context = context;
+    this.sessionId = sessionId;
+    this.live = null;
+    this.tiles = new Map();
+    this.record = null;
+  }
+
+  async showPreJoin() {
+    const info = h("p", { cls: "muted" });
+    const button = h("button", { type: "button", cls: "primary big", id: "join-button", i18n: "session.join", disabled: true, on: { click: () => this.join() } });
+    replace(this.main, h("section", { cls: "panel prejoin" }, h("h1", { i18n: "session.prejoin_title" }), info, h("p", { i18n: "session.prejoin_hint" }), button));
+    try {
+      this.record = await get(`/api/sessions/${encodeURIComponent(this.sessionId)}`);
+      if (this.closed || this.live) return;
+      bindText(info, `kind.${this.record.kind}`);
+      if (!this.record.live) return this.showFinal(State.ENDED);
+    } catch (error) {
+      // Group trainees are not parties to the ticket, so they cannot read the session over
+      // HTTP; joining over /ws tells them whether it is live.
+      if (this.closed || this.live) return;
+    }
+    button.disabled = false;
+    button.focus();
+  }
+
+  join() {
+    const user = this.context.user;
+    const live = new LiveSession(this.sessionId, user.token);
+    this.live = live;
+    this.build();
+    this.applyKind(this.record?.kind);
+    // Events that arrive after the view closed (a leave in flight) must not redraw the page.
+    const on = (type, fn) => live.addEventListener(type, (event) => this.closed || fn(event.detail));
+    on("state", () => this.onState());
+    on("session", () => this.onSession());
+    on("participants", () => this.onParticipants());
+    on("tracks", () => this.onTracks());
+    on("local", () => this.onLocal());
+    on("chat", (message) => this.chat.add(message));
+    on("analysis", (message) => this.onAnalysis(message));
+    on("notice", (notice) => this.notify(notice.key));
+    live.start();
+  }
+
+  build() {
+    const live = this.live;
+    this.toolbar = new Toolbar(live, { onLeave: () => live.leave() });
+    this.connection = h("span", { cls: "connection", "data-testid": "connection-state", role: "status" });
+    this.notices = h("div", { cls: "session-notices", "aria-live": "assertive" });
+    this.stageMain = h("div", { cls: "stage-main" });
+    this.stageSide = h("div", { cls: "stage-side" });
+    this.stage = h("div", { cls: "stage" }, this.stageMain, this.stageSide);
+    this.exercise = null;
+    this.participantsPanel = new ParticipantsPanel(live);
+    this.chat = new ChatPanel(live);
+    this.title = h("h1", { id: "session-title", i18n: "session.title" });
+    this.side = h("aside", { cls: "session-side" }, this.participantsPanel.el, this.chat.el);
+    this.root = h(
+      "section",
+      { cls: "session" },
+      h("div", { cls: "session-bar" }, this.title, this.connection, this.toolbar.el),
+      this.notices,
+      h("div", { cls: "session-body" }, this.stage, this.side),
+    );
+    replace(this.main, this.root);
+    this.onState();
+  }
+
+  onState() {
+    const state = this.live.state;
+    this.connection.dataset.state = state;
+    bindText(this.connection, STATE_KEYS[state]);
+    this.toolbar.render();
+    if ([State.ENDED, State.REMOVED, State.EXPIRED, State.LEFT].includes(state)) return this.showFinal(state);
+    this.renderNotices();
+  }
+
+  renderNotices() {
+    const live = this.live;
+    const notices = [];
+    const problem = live.mediaProblem;
+    if (problem) {
+      const which = problem.video && problem.audio ? "both" : problem.video ? "camera" : "mic";
+      notices.push(h("p", { cls: "notice warn", "data-testid": "media-problem", i18n: `media.${problem.denied ? "denied" : "missing"}_${which}` }));
+    }
+    if (live.state === State.RECONNECTING) notices.push(h("p", { cls: "notice warn", i18n: "conn.reconnecting_detail" }));
+    if (live.state === State.FAILED) {
+      notices.push(h("p", { cls: "notice error" }, h("span", { i18n: "conn.failed_detail" }), " ", h("button", { type: "button", i18n: "conn.retry", on: { click: () => live.retry() } })));
+    }
+    replace(this.notices, notices);
+  }
+
+  notify(key) {
+    this.notices.append(h("p", { cls: "notice warn", i18n: key }));
+  }
+
+  /** Set the view for the session's kind (known from HTTP, or from the join snapshot). */
+  applyKind(kind) {
+    if (!kind || kind === this.kind) return;
+    this.kind = kind;
+    this.mode = viewMode(kind, this.context.user.role);
+    this.root.className = `session mode-${this.mode}`;
+    this.root.dataset.mode = this.mode;
+    this.root.dataset.kind = kind;
+    bindText(this.title, `kind.${kind}`);
+    if (kind === "guided_exercise" && !this.exercise) {
+      this.exercise = new ExercisePanel(this.mode);
+      this.side.prepend(this.exercise.el);
+    }
+  }
+
+  onSession() {
+    this.applyKind(this.live.session.kind);
+    this.toolbar.render();
+    this.layout();
+  }
+
+  onParticipants() {
+    this.participantsPanel.render();
+    this.layout();
+    this.toolbar.render();
+  }
+
+  onTracks() {
+    for (const [id, tile] of this.tiles) {
+      if (id !== this.live.participantId) tile.setStream(this.live.streams.get(id));
+    }
+  }
+
+  onLocal() {
+    this.renderNotices();
+    this.toolbar.render();
+    this.tiles.get(this.live.participantId)?.setStream(this.live.localStream);
+  }
+
+  tileFor(id) {
+    if (!id) return null;
+    let tile = this.tiles.get(id);
+    if (!tile) {
+      tile = new Tile(id, { local: id === this.live.participantId });
+      this.tiles.set(id, tile);
+    }
+    return tile;
+  }
+
+  layout() {
+    const live = this.live;
+    if (!live.participantId) return;
+    const { grid, main, side } = arrange(this.kind, this.mode, live.participantId, live.participants, live.session.spotlight);
+    this.stage.classList.toggle("grid", grid);
+    for (const [id, tile] of this.tiles) {
+      if (!live.participants.has(id)) {
+        tile.close();
+        this.tiles.delete(id);
+      }
+    }
+    const place = (ids) =>
+      ids.map((id) => {
+        const tile = this.tileFor(id);
+        tile.setParticipant(live.participants.get(id), id === live.participantId);
+        tile.setStream(id === live.participantId ? live.localStream : live.streams.get(id));
+        return tile.el;
+      });
+    replace(this.stageMain, place(main));
+    replace(this.stageSide, place(side));
+    this.stageMain.dataset.count = String(main.length);
+  }
+
+  onAnalysis(message) {
+    const tile = this.tiles.get(message.participant_id);
+    const update = message.update;
+    tile?.showSkeleton(update);
+    if (this.mode === "trainer") tile?.setExerciseStatus(update);
+    if (this.exercise) this.exercise.update(update);
+  }
+
+  showFinal(state) {
+    const ticketId = this.record?.ticket_id || this.live?.session?.ticket_id;
+    const target = ticketId ? `#/tickets/${encodeURIComponent(ticketId)}` : "#/queue";
+    const reason = this.live?.endReason;
+    this.close();
+    replace(
+      this.main,
+      h(
+        "section",
+        { cls: "panel final-state", "data-testid": "final-state", dataset: { state } },
+        h("h1", { i18n: `final.${state}` }),
+        h("p", { i18n: `final.${state}_detail` }),
+        state === State.EXPIRED
+          ? h("button", { type: "button", cls: "primary", i18n: "final.sign_in_again", on: { click: () => this.context.signOut() } })
+          : h("a", { href: target, cls: "button", i18n: "final.back" }),
+      ),
+    );
+    if (reason) this.main.firstChild.dataset.reason = reason;
+  }
+
+  /** Leave media and tiles behind (idempotent). */
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.exercise?.close();
+    if (this.live && ![State.ENDED, State.REMOVED, State.EXPIRED, State.LEFT].includes(this.live.state)) {
+      this.live.leave();
+    } else {
+      this.live?.close();
+    }
+    for (const tile of this.tiles.values()) tile.close();
+    this.tiles.clear();
+  }
+}
