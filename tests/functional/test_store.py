@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -193,6 +195,34 @@ async def test_migrations_from_empty_to_heads_and_back(empty_url: str) -> None:
         assert not tables & STORE_TABLES
     finally:
         await store.close()
+
+
+async def test_nodes_migrating_at_once_all_succeed(empty_url: str) -> None:
+    # Separate processes, as separate nodes would be, plus two stores in this one. Each
+    # imports first and then waits for a common instant, so the migrations really overlap.
+    start_at = time.time() + 4
+    code = (
+        "import sys, time\n"
+        "from sessions.store.migrate import upgrade_to_heads\n"
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"
+        "upgrade_to_heads(sys.argv[1])\n"
+    )
+    processes = [
+        await asyncio.create_subprocess_exec(sys.executable, "-c", code, empty_url, str(start_at))
+        for _ in range(3)
+    ]
+    stores = [await Store.open(empty_url) for _ in range(2)]
+    try:
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        await asyncio.gather(*(store.migrate() for store in stores))
+        assert [await p.wait() for p in processes] == [0, 0, 0]
+        heads = set((await _script()).get_heads())
+        assert [await store.schema_revisions() for store in stores] == [heads, heads]
+        ticket = await open_ticket(stores[0], who())
+        assert await stores[1].get_ticket(ticket.id) == ticket
+    finally:
+        for store in stores:
+            await store.close()
 
 
 def _ancestry(script: ScriptDirectory, head: str) -> set[str]:

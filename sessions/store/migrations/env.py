@@ -16,6 +16,8 @@ from sessions.store.registry import import_table_modules
 import_table_modules()
 config = context.config
 target_metadata = Base.metadata
+#: Arbitrary constant naming TeleGuide's migration lock on PostgreSQL.
+_PG_MIGRATION_LOCK = 0x7E1E6D1
 
 
 def _url() -> str:
@@ -28,12 +30,19 @@ def _url() -> str:
 
 def _run(connection: Connection) -> None:
     """Run the migrations on one connection."""
+    if connection.dialect.name == "postgresql":
+        # Nodes that start together must not migrate together; the lock ends with the
+        # transaction. (On SQLite, BEGIN IMMEDIATE already serialises them.)
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # SQLite does run DDL in transactions once the driver stops managing them (engine.py);
+        # one transaction for the whole upgrade is what keeps concurrent migrators apart.
+        transactional_ddl=True,
     )
     with context.begin_transaction():
         context.run_migrations()
