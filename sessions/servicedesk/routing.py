@@ -74,6 +74,7 @@ class Router:
         self._queue: dict[str, QueueEntry] = {}
         self._offers: dict[str, Offer] = {}
         self._pending_by_ticket: dict[str, str] = {}
+        self._pending_count: dict[str, int] = {}
         self._assigned: dict[str, set[str]] = {}
         self._last_taken: dict[str, datetime] = {}
 
@@ -120,14 +121,7 @@ class Router:
 
     def load(self, identity: str) -> int:
         """Tickets held plus offers pending: what counts against capacity."""
-        pending = sum(
-            1 for tid in self._pending_by_ticket.values() if self._is_pending_for(tid, identity)
-        )
-        return len(self._assigned.get(identity, ())) + pending
-
-    def _is_pending_for(self, offer_id: str, identity: str) -> bool:
-        offer = self._offers[offer_id]
-        return offer.expert == identity and offer.state is OfferState.PENDING
+        return len(self._assigned.get(identity, ())) + self._pending_count.get(identity, 0)
 
     # -- queue ------------------------------------------------------------------------------
 
@@ -198,13 +192,40 @@ class Router:
     def step(self, now: datetime) -> list[RoutingEvent]:
         """Expire lapsed offers, then offer waiting tickets in deadline order."""
         events: list[RoutingEvent] = self._expire(now)
+        # Presence, duty and load are taken once per step and kept current as offers are
+        # made, so a step costs one pass over the available experts per waiting ticket.
+        room = self._room(now)
         for entry in self.queue():
+            if not room:
+                break
             if entry.ticket_id in self._pending_by_ticket:
                 continue
-            best = self.candidates(entry, now)
-            if best:
-                events.append(self._make_offer(entry, best[0], now))
+            best = self._best(entry, room)
+            if best is not None:
+                events.append(self._make_offer(entry, best, now))
+                room[best.identity] -= 1
+                if room[best.identity] <= 0:
+                    del room[best.identity]
         return events
+
+    def _room(self, now: datetime) -> dict[str, int]:
+        """Free capacity of every expert who is online and on duty now."""
+        room = {}
+        for expert in self._experts.values():
+            if self.presence.get(expert.identity) is not Presence.ONLINE:
+                continue
+            free = expert.capacity - self.load(expert.identity)
+            if free > 0 and expert.on_duty(now, self.holidays):
+                room[expert.identity] = free
+        return room
+
+    def _best(self, entry: QueueEntry, room: dict[str, int]) -> ExpertProfile | None:
+        fitting = [
+            self._experts[who]
+            for who in room
+            if who not in entry.excluded and entry.fits(self._experts[who])
+        ]
+        return min(fitting, key=self._fairness_key, default=None)
 
     def next_wakeup(self) -> datetime | None:
         """When the earliest pending offer lapses (None when no offer is out)."""
@@ -215,6 +236,7 @@ class Router:
         offer = Offer(entry.ticket_id, expert.identity, now, now + self.offer_timeout)
         self._offers[offer.id] = offer
         self._pending_by_ticket[entry.ticket_id] = offer.id
+        self._pending_count[offer.expert] = self._pending_count.get(offer.expert, 0) + 1
         return OfferMade(offer)
 
     def _expire(self, now: datetime) -> list[RoutingEvent]:
@@ -236,7 +258,7 @@ class Router:
         finally:
             if offer.state is OfferState.EXPIRED:
                 self._close_offer(offer.ticket_id, offer, exclude=True)
-        self._pending_by_ticket.pop(offer.ticket_id, None)
+        self._drop_pending(offer.ticket_id)
         return self._assign(offer.ticket_id, expert, expert, now, offer.id)
 
     def decline(self, offer_id: str, expert: str, now: datetime) -> list[RoutingEvent]:
@@ -270,13 +292,21 @@ class Router:
 
     def _close_offer(self, ticket_id: str, offer: Offer, *, exclude: bool) -> None:
         if self._pending_by_ticket.get(ticket_id) == offer.id:
-            del self._pending_by_ticket[ticket_id]
+            self._drop_pending(ticket_id)
         entry = self._queue.get(ticket_id)
         if exclude and entry is not None:
             entry.excluded.add(offer.expert)
 
-    def _withdraw_offer_for(self, ticket_id: str) -> list[RoutingEvent]:
+    def _drop_pending(self, ticket_id: str) -> str | None:
+        """Forget the pending offer of a ticket (the one place pending counts go down)."""
         offer_id = self._pending_by_ticket.pop(ticket_id, None)
+        if offer_id is not None:
+            expert = self._offers[offer_id].expert
+            self._pending_count[expert] -= 1
+        return offer_id
+
+    def _withdraw_offer_for(self, ticket_id: str) -> list[RoutingEvent]:
+        offer_id = self._drop_pending(ticket_id)
         if offer_id is None:
             return []
         offer = self._offers[offer_id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -305,3 +306,50 @@ def test_off_duty_expert_gets_nothing_unless_on_call() -> None:
     router.enqueue(ticket("t1"), night)
     [made] = offers_in(router.step(night))
     assert made.offer.expert == "night"
+
+
+operations = st.lists(
+    st.tuples(
+        st.sampled_from(["step", "accept", "decline", "wait", "away", "online", "release"]),
+        st.integers(0, 5),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(operations)
+def test_offers_never_exceed_capacity_over_any_sequence(ops: list[tuple[str, int]]) -> None:
+    """Whatever experts do, pending offers plus held tickets never exceed capacity."""
+    router = online_router(expert("a", capacity=1), expert("b", capacity=2), expert("c"))
+    for i in range(6):
+        router.enqueue(ticket(f"t{i}", due_in=timedelta(minutes=10 + i)), T0)
+    now = T0
+    names = ["a", "b", "c"]
+    held: dict[str, set[str]] = {name: set() for name in names}
+    for op, n in ops:
+        pending = [o for o in (router.pending_offer(f"t{i}") for i in range(6)) if o]
+        if op == "step":
+            router.step(now)
+        elif op in ("accept", "decline") and pending:
+            offer = pending[n % len(pending)]
+            with contextlib.suppress(OfferExpiredError):  # answered after its timeout
+                if op == "accept":
+                    router.accept(offer.id, offer.expert, now)
+                    held[offer.expert].add(offer.ticket_id)
+                else:
+                    router.decline(offer.id, offer.expert, now)
+        elif op == "wait":
+            now += timedelta(seconds=31)
+        elif op in ("away", "online"):
+            state = Presence.AWAY if op == "away" else Presence.ONLINE
+            router.set_presence(names[n % 3], state, now)
+        elif op == "release":
+            router.release(names[n % 3], f"t{n}", now)
+            held[names[n % 3]].discard(f"t{n}")
+        mine = [o for o in (router.pending_offer(f"t{i}") for i in range(6)) if o]
+        for profile in router.experts():
+            counted = sum(1 for o in mine if o.expert == profile.identity)
+            load = router.load(profile.identity)
+            assert load == len(held[profile.identity]) + counted
+            assert counted == 0 or load <= profile.capacity
