@@ -119,21 +119,35 @@ class _Pacer:
         return self.count
 
 
+def _background(width: int, height: int, detail: str) -> np.ndarray:
+    """A luma texture that is rolled sideways each frame, so the encoder sees motion."""
+    if detail == "ramp":
+        # Cheap to encode: tests stay light on a shared machine.
+        x = np.arange(width, dtype=np.uint16)
+        y = np.arange(height, dtype=np.uint16)[:, None]
+        return ((x + y) % 200 + 28).astype(np.uint8)
+    if detail == "noise":
+        # 4x4-pixel random blocks: the encoder needs a camera-like bitrate for them.
+        rng = np.random.default_rng(7)
+        blocks = rng.integers(16, 236, size=(height // 4 + 1, width // 4 + 1), dtype=np.uint8)
+        return np.kron(blocks, np.ones((4, 4), dtype=np.uint8))[:height, :width].copy()
+    raise ValueError(f"unknown detail {detail!r}: use 'ramp' or 'noise'")
+
+
 class StampedVideoTrack(MediaStreamTrack):
     """Video with a moving background and a stamp block grid (counter, send time) on top."""
 
     kind = "video"
 
-    def __init__(self, width: int = 640, height: int = 480, fps: float = 30.0) -> None:
+    def __init__(
+        self, width: int = 640, height: int = 480, fps: float = 30.0, detail: str = "ramp"
+    ) -> None:
         super().__init__()
         if width < GRID_COLUMNS * 8 or height < GRID_ROWS * width // GRID_COLUMNS:
             raise ValueError(f"{width}x{height} is too small for the stamp grid")
         self.width, self.height, self.fps = width, height, fps
         self._pacer = _Pacer(1.0 / fps)
-        x = np.arange(width, dtype=np.uint16)
-        y = np.arange(height, dtype=np.uint16)[:, None]
-        # A diagonal ramp rolled each frame: real motion for the encoder, cheap to make.
-        self._background = ((x + y) % 200 + 28).astype(np.uint8)
+        self._background = _background(width, height, detail)
         self._chroma = np.full((height // 2, width), 128, dtype=np.uint8)
 
     def make_frame(self, counter: int) -> av.VideoFrame:

@@ -2,9 +2,11 @@
 the publisher's video, receiving for every subscriber) is not counted as server CPU.
 
 The server process drives it over a multiprocessing pipe with small tuples:
-("publish", width, height, fps) -> ("offer", sdp), then ("answer", sdp) -> ("ok",);
+("publish", width, height, fps, detail, vp8_bps) -> ("offer", sdp), then
+("answer", sdp) -> ("ok",);
 ("subscribe", offer_sdp, decode) -> ("answer", sdp); ("stats",) -> ("stats", [TrackStats]);
-("direct", width, height, fps) starts a publisher-to-subscriber baseline with no server;
+("direct", width, height, fps, detail, vp8_bps) starts a publisher sending straight to a
+subscriber, the baseline with no server;
 ("close_subscribers",) and ("stop",) -> ("ok",).
 """
 
@@ -15,6 +17,8 @@ import multiprocessing
 from dataclasses import asdict
 from multiprocessing.connection import Connection
 from typing import Any
+
+from aiortc.codecs import vpx
 
 from media.loopback import Publisher, Subscriber, TrackStats, start_publisher
 from media.synthetic import StampedVideoTrack
@@ -122,7 +126,11 @@ class _Clients:
 
 
 def _track(message: tuple[Any, ...]) -> StampedVideoTrack:
-    return StampedVideoTrack(int(message[1]), int(message[2]), float(message[3]))
+    _, width, height, fps, detail, bitrate_bps = message
+    # Benchmark client only: aiortc's VP8 encoder starts at 500 kbps, well below what a
+    # browser sends at 720p; it reads this constant when the sender creates its encoder.
+    vpx.DEFAULT_BITRATE = int(bitrate_bps)
+    return StampedVideoTrack(int(width), int(height), float(fps), str(detail))
 
 
 def _stats(subscriber: Subscriber) -> list[dict[str, Any]]:
@@ -139,3 +147,34 @@ def track_stats(data: dict[str, Any]) -> TrackStats:
         latencies_ms=data["latencies_ms"],
         unreadable=data["unreadable"],
     )
+
+
+class ClientPool:
+    """One publisher process and several subscriber processes, so that one client
+    process's single core (GIL) never limits what the server is measured forwarding."""
+
+    def __init__(self, subscriber_processes: int) -> None:
+        self.publisher = ClientProcess()
+        self.viewers = [ClientProcess() for _ in range(max(1, subscriber_processes))]
+
+    def viewer(self, index: int) -> ClientProcess:
+        """The process that hosts subscriber ``index`` (round robin)."""
+        return self.viewers[index % len(self.viewers)]
+
+    async def video_frames(self) -> list[int]:
+        """Encoded video frames received so far by every subscriber, in a stable order."""
+        counts: list[int] = []
+        for viewer in self.viewers:
+            _, subscribers, _ = await viewer.call("stats")
+            counts.extend(tracks[0]["frames"] if tracks else 0 for tracks in subscribers)
+        return counts
+
+    async def close_subscribers(self) -> None:
+        """Close every subscriber peer."""
+        for viewer in self.viewers:
+            await viewer.call("close_subscribers")
+
+    async def stop(self) -> None:
+        """Stop every client process."""
+        for process in [self.publisher, *self.viewers]:
+            await process.stop()

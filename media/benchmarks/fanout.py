@@ -18,14 +18,17 @@ import time
 
 import av
 from aiortc import MediaStreamTrack, RTCSessionDescription
+from aiortc.codecs import vpx
 from aiortc.mediastreams import MediaStreamError
 
-from media.benchmarks.clients import ClientProcess
+from media.benchmarks.clients import ClientPool, ClientProcess
 from media.benchmarks.measure import median_cpu, publish, subscribe, wait_until
 from media.producer import Producer
 from media.router import Router
 from media.tap import capability_for
 from media.transport import PeerTransport, TransportDirection
+
+DEFAULT_KBPS = 1500
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,9 +40,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=2,
         help="re-encoding subscribers (each costs a large part of a core)",
     )
+    parser.add_argument(
+        "--client-processes", type=int, default=3, help="processes hosting the subscribers"
+    )
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument(
+        "--detail",
+        choices=["noise", "ramp"],
+        default="noise",
+        help="background: noise needs a camera-like bitrate, ramp compresses to little",
+    )
+    parser.add_argument(
+        "--bitrate-kbps",
+        type=int,
+        default=DEFAULT_KBPS,
+        help="publisher's VP8 target bitrate (aiortc allows 250-1500)",
+    )
     parser.add_argument("--window-s", type=float, default=4.0, help="length of a CPU window")
     parser.add_argument("--windows", type=int, default=3, help="CPU windows per phase")
     parser.add_argument("--warmup-s", type=float, default=3.0)
@@ -73,7 +91,7 @@ class LatestFrameTrack(MediaStreamTrack):
 async def run(args: argparse.Namespace) -> dict[str, float | int | str]:
     """Run the benchmark and return its figures."""
     router = Router("ses_bench_fanout")
-    clients = ClientProcess()
+    clients = ClientPool(args.client_processes)
     try:
         return await _run(args, router, clients)
     finally:
@@ -82,9 +100,19 @@ async def run(args: argparse.Namespace) -> dict[str, float | int | str]:
 
 
 async def _run(
-    args: argparse.Namespace, router: Router, clients: ClientProcess
+    args: argparse.Namespace, router: Router, clients: ClientPool
 ) -> dict[str, float | int | str]:
-    producer = router.producer(await publish(router, clients, args.width, args.height, args.fps))
+    producer = router.producer(
+        await publish(
+            router,
+            clients.publisher,
+            args.width,
+            args.height,
+            args.fps,
+            args.detail,
+            args.bitrate_kbps * 1000,
+        )
+    )
     await asyncio.sleep(args.warmup_s)
     idle = await median_cpu(args.window_s, args.windows)
     forwarding = await _forwarding_phase(args, router, clients, producer)
@@ -95,6 +123,8 @@ async def _run(
     )
     return {
         "resolution": f"{args.width}x{args.height}@{args.fps:g}",
+        "detail": args.detail,
+        "target_kbps": args.bitrate_kbps,
         "subscribers": args.subscribers,
         "reencode_subscribers": args.reencode_subscribers,
         "server_cpu_publisher_only_pct": round(idle, 2),
@@ -107,72 +137,85 @@ async def _run(
         if forward_per > 0
         else float("inf"),
         "publisher_video_kbps": round(forwarding["kbps"]),
+        "publisher_fps": round(forwarding["fps"], 1),
         "frames_delivered_min_pct": round(forwarding["delivered_min_pct"], 1),
         "frames_delivered_median_pct": round(forwarding["delivered_median_pct"], 1),
         "producer_decoded_frames_while_forwarding": int(forwarding["decoded"]),
+        "server_frames_dropped_while_forwarding": int(forwarding["dropped"]),
         "reencode_frames_delivered_median_pct": round(reencoding["delivered_median_pct"], 1),
     }
 
 
-async def _video_frames(clients: ClientProcess) -> list[int]:
-    _, subscribers, _ = await clients.call("stats")
-    return [tracks[0]["frames"] if tracks else 0 for tracks in subscribers]
-
-
 async def _forwarding_phase(
-    args: argparse.Namespace, router: Router, clients: ClientProcess, producer: Producer
+    args: argparse.Namespace, router: Router, clients: ClientPool, producer: Producer
 ) -> dict[str, float]:
+    consumer_ids: list[str] = []
     for i in range(args.subscribers):
-        await subscribe(router, clients, f"viewer{i}", producer.id, decode=False)
+        transport_id = await subscribe(
+            router, clients.viewer(i), f"viewer{i}", producer.id, decode=False
+        )
+        consumer_ids.extend(router.transport(transport_id).consumers)
 
     async def all_receiving() -> bool:
-        return min(await _video_frames(clients)) >= args.fps
+        return min(await clients.video_frames()) >= args.fps
 
     await wait_until(all_receiving, 60.0)
     await asyncio.sleep(args.warmup_s)
-    frames0, produced0 = await _video_frames(clients), producer.frames_received
+    frames0, produced0 = await clients.video_frames(), producer.frames_received
     bytes0, started = producer.bytes_received, time.perf_counter()
     cpu = await median_cpu(args.window_s, args.windows)
-    frames1, produced1 = await _video_frames(clients), producer.frames_received
-    kbps = 8 * (producer.bytes_received - bytes0) / (time.perf_counter() - started) / 1000
+    frames1, produced1 = await clients.video_frames(), producer.frames_received
+    elapsed = time.perf_counter() - started
+    kbps = 8 * (producer.bytes_received - bytes0) / elapsed / 1000
     produced = max(1, produced1 - produced0)
     delivered = [100.0 * (b - a) / produced for a, b in zip(frames0, frames1, strict=True)]
     decoded = producer.decoded_frames
+    dropped = sum(router.consumer(c).frames_dropped for c in consumer_ids)
     for i in range(args.subscribers):
         await router.close_participant(f"viewer{i}")
-    await clients.call("close_subscribers")
+    await clients.close_subscribers()
     return {
         "cpu_pct": cpu,
         "delivered_min_pct": min(delivered),
         "delivered_median_pct": statistics.median(delivered),
         "decoded": decoded,
+        "dropped": dropped,
         "kbps": kbps,
+        "fps": (produced1 - produced0) / elapsed,
     }
 
 
 async def _reencoding_phase(
-    args: argparse.Namespace, router: Router, clients: ClientProcess, producer: Producer
+    args: argparse.Namespace, router: Router, clients: ClientPool, producer: Producer
 ) -> dict[str, float]:
     def decode_only(frame: av.VideoFrame) -> None:
         pass
 
     producer.add_frame_observer(decode_only)
+    # Re-encode at the publisher's target bitrate, as an SFU that transcodes would: aiortc
+    # reads this constant when a sender creates its encoder (benchmark process only).
+    vpx.DEFAULT_BITRATE = args.bitrate_kbps * 1000
     await asyncio.sleep(args.warmup_s)
     decode_cpu = await median_cpu(args.window_s, args.windows)
     transports = [
-        await _reencoding_subscriber(router, clients, producer, f"reencode{i}")
+        await _reencoding_subscriber(router, clients.viewer(i), producer, f"reencode{i}")
         for i in range(args.reencode_subscribers)
     ]
+
+    async def all_receiving() -> bool:
+        return min(await clients.video_frames()) >= args.fps
+
+    await wait_until(all_receiving, 60.0)
     await asyncio.sleep(args.warmup_s)
-    frames0, produced0 = await _video_frames(clients), producer.frames_received
+    frames0, produced0 = await clients.video_frames(), producer.frames_received
     cpu = await median_cpu(args.window_s, args.windows)
-    frames1, produced1 = await _video_frames(clients), producer.frames_received
+    frames1, produced1 = await clients.video_frames(), producer.frames_received
     produced = max(1, produced1 - produced0)
     delivered = [100.0 * (b - a) / produced for a, b in zip(frames0, frames1, strict=True)]
     for transport, track in transports:
         producer.remove_frame_observer(track.push)
         await transport.close()
-    await clients.call("close_subscribers")
+    await clients.close_subscribers()
     producer.remove_frame_observer(decode_only)
     return {
         "cpu_pct": cpu,

@@ -18,12 +18,26 @@ from media.benchmarks.clients import ClientProcess
 from media.benchmarks.measure import percentile, publish, subscribe
 from media.router import Router
 
+DEFAULT_KBPS = 1000
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``teleguide bench latency``."""
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument(
+        "--detail",
+        choices=["noise", "ramp"],
+        default="noise",
+        help="background: noise needs a camera-like bitrate, ramp compresses to little",
+    )
+    parser.add_argument(
+        "--bitrate-kbps",
+        type=int,
+        default=DEFAULT_KBPS,
+        help="publisher's VP8 target bitrate (aiortc allows 250-1500)",
+    )
     parser.add_argument("--duration-s", type=float, default=20.0, help="measured time")
     parser.add_argument("--warmup-s", type=float, default=3.0)
 
@@ -33,9 +47,19 @@ async def run(args: argparse.Namespace) -> dict[str, float | int | str]:
     router = Router("ses_bench_latency")
     clients = ClientProcess()
     try:
-        producer_id = await publish(router, clients, args.width, args.height, args.fps)
+        producer_id = await publish(
+            router,
+            clients,
+            args.width,
+            args.height,
+            args.fps,
+            args.detail,
+            args.bitrate_kbps * 1000,
+        )
         await subscribe(router, clients, "viewer", producer_id, decode=True)
-        await clients.call("direct", args.width, args.height, args.fps)
+        await clients.call(
+            "direct", args.width, args.height, args.fps, args.detail, args.bitrate_kbps * 1000
+        )
         await asyncio.sleep(args.warmup_s)
         _, routed0, direct0 = await clients.call("stats")
         await asyncio.sleep(args.duration_s)
@@ -54,6 +78,8 @@ def _figures(
 ) -> dict[str, float | int | str]:
     figures: dict[str, float | int | str] = {
         "resolution": f"{args.width}x{args.height}@{args.fps:g}",
+        "detail": args.detail,
+        "target_kbps": args.bitrate_kbps,
         "frames_routed": len(routed),
         "frames_direct": len(direct),
     }

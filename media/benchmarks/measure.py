@@ -35,11 +35,17 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 
 async def publish(
-    router: Router, clients: ClientProcess, width: int, height: int, fps: float
+    router: Router,
+    clients: ClientProcess,
+    width: int,
+    height: int,
+    fps: float,
+    detail: str = "ramp",
+    bitrate_bps: int = 500_000,
 ) -> str:
     """Have the client process publish a stamped video through the router; return its
     producer id."""
-    _, offer_sdp = await clients.call("publish", width, height, fps)
+    _, offer_sdp = await clients.call("publish", width, height, fps, detail, bitrate_bps)
     result = await router.publish(PUBLISHER, offer_sdp)
     await clients.call("answer", result.answer_sdp)
     return result.producer_ids[0]

@@ -60,11 +60,14 @@ def test_stamp_bits_round_trip_and_checksum() -> None:
     assert bits_stamp(bits) is None
 
 
-@pytest.mark.parametrize(("width", "height"), [(640, 480), (1280, 720)])
-def test_stamp_survives_vp8_at_its_lowest_bitrate(width: int, height: int) -> None:
+@pytest.mark.parametrize(
+    ("width", "height", "detail"),
+    [(640, 480, "ramp"), (1280, 720, "ramp"), (640, 480, "noise"), (1280, 720, "noise")],
+)
+def test_stamp_survives_vp8_at_its_lowest_bitrate(width: int, height: int, detail: str) -> None:
     encoder, decoder = Vp8Encoder(), Vp8Decoder()
     encoder.target_bitrate = 1  # clamped to aiortc's minimum
-    track = StampedVideoTrack(width, height)
+    track = StampedVideoTrack(width, height, detail=detail)
     read: list[int] = []
     for i in range(30):
         payloads, timestamp = encoder.encode(track.make_frame(i))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from media.ice import IceConfig, IceServer, turn_rest_credentials
+from media.transport import parse_candidate
 from sessions.exceptions import ValidationError
 
 
@@ -45,3 +46,29 @@ def test_turn_without_secret_is_not_announced() -> None:
 def test_non_ice_urls_are_rejected() -> None:
     with pytest.raises(ValidationError):
         IceConfig.from_mapping({"stun_urls": ["http://example.org"]})
+
+
+def test_browser_trickle_candidates_are_parsed() -> None:
+    parsed = parse_candidate(
+        {
+            "candidate": "candidate:842163049 1 udp 1677729535 203.0.113.7 61665 typ srflx "
+            "raddr 0.0.0.0 rport 0 generation 0",
+            "sdpMid": "0",
+            "sdpMLineIndex": 0,
+        }
+    )
+    assert (parsed.ip, parsed.port, parsed.type) == ("203.0.113.7", 61665, "srflx")
+    assert (parsed.sdpMid, parsed.sdpMLineIndex) == ("0", 0)
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        {"candidate": "candidate:1 1 udp", "sdpMid": "0"},
+        {"candidate": 5, "sdpMid": "0"},
+        {"candidate": "candidate:1 1 udp 1 10.0.0.1 9 typ host"},
+    ],
+)
+def test_malformed_candidates_are_rejected(candidate: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        parse_candidate(candidate)
