@@ -1,16 +1,38 @@
 // Formatting of times and durations in the current language.
-import { language, t } from "./i18n.js";
+import { language, onLanguageChange, t } from "./i18n.js";
+
+const STYLES = {
+  datetime: { dateStyle: "medium", timeStyle: "short" },
+  date: { month: "short", day: "numeric" },
+  time: { hour: "2-digit", minute: "2-digit" },
+};
 
 /** A date-time for humans, in the current language. */
-export function formatDateTime(iso) {
+export function formatDateTime(iso, style = "datetime") {
   if (!iso) return "";
-  return new Date(iso).toLocaleString(language(), { dateStyle: "medium", timeStyle: "short" });
+  return new Date(iso).toLocaleString(language(), STYLES[style]);
 }
 
 /** A short date, for chart axes. */
 export function formatDate(iso) {
-  return new Date(iso).toLocaleDateString(language(), { month: "short", day: "numeric" });
+  return formatDateTime(iso, "date");
 }
+
+/** A <time> element that follows language switches. */
+export function timeElement(iso, style = "datetime") {
+  const el = document.createElement("time");
+  el.dateTime = iso;
+  el.dataset.style = style;
+  el.dataset.content = "";
+  el.textContent = formatDateTime(iso, style);
+  return el;
+}
+
+onLanguageChange(() => {
+  for (const el of document.querySelectorAll("time[data-style]")) {
+    el.textContent = formatDateTime(el.dateTime, el.dataset.style);
+  }
+});
 
 /** "1 h 05 min" style duration of a number of seconds (sign dropped). */
 export function formatDuration(seconds) {

@@ -1,5 +1,6 @@
 // Chat: the messages of this session and a box to send one.
 import { h } from "../dom.js";
+import { timeElement } from "../format.js";
 import { bindText } from "../i18n.js";
 
 /** The chat of a live session. */
@@ -36,13 +37,12 @@ export class ChatPanel {
 
   /** Show a message. */
   add(message) {
-    const time = new Date(message.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     this.log.append(
       h(
         "li",
         { cls: message.participant_id === this.live.participantId ? "mine" : "" },
         h("span", { cls: "chat-name", text: message.name }),
-        h("time", { datetime: message.at, text: time }),
+        timeElement(message.at, "time"),
         h("p", { cls: "chat-text", text: message.text }),
       ),
     );

@@ -19,11 +19,20 @@ export class Tile {
     this.name = h("span", { cls: "tile-name" });
     this.badges = h("span", { cls: "tile-badges" });
     this.status = h("span", { cls: "tile-status", hidden: true, "data-testid": "tile-status" });
+    this.hudReps = h("span", { cls: "hud-reps", text: "0" });
+    this.hudCue = h("p", { cls: "hud-cue", hidden: true });
+    this.hud = h(
+      "div",
+      { cls: "tile-hud", hidden: true, "aria-hidden": "true" },
+      h("p", { cls: "hud-count" }, h("span", { cls: "hud-label", i18n: "exercise.reps" }), this.hudReps),
+      this.hudCue,
+    );
     this.el = h(
       "figure",
       { cls: `tile${local ? " local" : ""}`, dataset: { participantId } },
       h("div", { cls: `tile-media${local ? " mirrored" : ""}` }, this.video, this.canvas),
       this.placeholder,
+      this.hud,
       this.audio,
       h("figcaption", { cls: "tile-label" }, this.name, this.badges, this.status),
     );
@@ -64,6 +73,17 @@ export class Tile {
       h("span", { cls: `tile-form${issues.length || update.notice ? " bad" : ""}`, i18n: form }),
     );
     this.status.hidden = false;
+  }
+
+  /** Show the rep count and latest cue over the picture (the patient's own tile on a phone). */
+  setHud(update) {
+    setContent(this.hudReps, update.reps);
+    if (update.cue) {
+      setContent(this.hudCue, update.cue.text);
+      this.hudCue.lang = update.cue.language;
+      this.hudCue.hidden = false;
+    }
+    this.hud.hidden = false;
   }
 
   /** Draw the newest skeleton. */

@@ -206,6 +206,7 @@ class SessionView {
     const update = message.update;
     tile?.showSkeleton(update);
     if (this.mode === "trainer") tile?.setExerciseStatus(update);
+    if (this.mode === "patient" && message.participant_id === this.live.participantId) tile?.setHud(update);
     if (this.exercise) this.exercise.update(update);
   }
 

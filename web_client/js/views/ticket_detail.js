@@ -4,7 +4,7 @@ import { get, post } from "../api.js";
 import { isStaff } from "../auth.js";
 import { h, replace } from "../dom.js";
 import { bindText, has } from "../i18n.js";
-import { formatDateTime } from "../format.js";
+import { timeElement } from "../format.js";
 import { slaClock, startTicking } from "./sla_clock.js";
 
 const SESSION_KINDS = ["guided_exercise", "remote_diagnosis", "group_onboarding"];
@@ -60,7 +60,7 @@ function facts(ticket) {
     ticket.patient ? h("div", {}, h("dt", { i18n: "ticket.patient" }), h("dd", {}, h("a", { href: `#/progress/${encodeURIComponent(ticket.patient)}`, text: ticket.patient }))) : null,
     ticket.assignee ? row("ticket.assignee", ticket.assignee) : null,
     ticket.device ? row("ticket.device", `${ticket.device.model} · ${ticket.device.serial}`) : null,
-    row("ticket.created", formatDateTime(ticket.created_at)),
+    h("div", {}, h("dt", { i18n: "ticket.created" }), h("dd", {}, timeElement(ticket.created_at))),
   );
 }
 
@@ -71,7 +71,7 @@ function sessionsSection(ticket, sessions, context) {
       { cls: "session-item", dataset: { sessionId: s.id } },
       h("span", { i18n: `kind.${s.kind}` }),
       h("span", { cls: `tag session-${s.live ? "live" : "done"}`, i18n: s.live ? "ticket.session_live" : "ticket.session_ended" }),
-      h("time", { datetime: s.created_at, text: formatDateTime(s.created_at) }),
+      timeElement(s.created_at),
       s.live ? h("a", { href: `#/sessions/${encodeURIComponent(s.id)}`, cls: "button primary", i18n: "ticket.join" }) : null,
     ),
   );
@@ -119,7 +119,7 @@ function timelineSection(timeline) {
     h(
       "li",
       {},
-      h("time", { datetime: entry.at, text: formatDateTime(entry.at) }),
+      timeElement(entry.at),
       h("span", { cls: "actor", text: entry.actor }),
       has(`action.${entry.action}`) ? h("span", { i18n: `action.${entry.action}` }) : h("code", { text: entry.action }),
     ),
