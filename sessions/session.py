@@ -105,6 +105,8 @@ class Participant:
     """Muted by a moderator (or themselves)."""
     video_muted: bool = False
     """Camera paused by a moderator (or themselves)."""
+    language: str = "en"
+    """Language the participant is guided in (cues, messages)."""
 
     @property
     def hidden(self) -> bool:
@@ -206,7 +208,13 @@ class Session:
         return None
 
     def join(
-        self, identity: str, name: str, role: Role, grants: Grants, now: datetime
+        self,
+        identity: str,
+        name: str,
+        role: Role,
+        grants: Grants,
+        now: datetime,
+        language: str = "en",
     ) -> tuple[Participant, list[SessionEvent]]:
         """Enter the session, or take back one's place after a dropped link."""
         if self.state not in JOINABLE:
@@ -222,7 +230,9 @@ class Session:
             raise LimitExceededError(
                 f"session {self.id} is full ({self.max_participants} participants)"
             )
-        participant = Participant(new_id("par"), identity, name, role, grants, now)
+        participant = Participant(
+            new_id("par"), identity, name, role, grants, now, language=language
+        )
         self.participants[participant.id] = participant
         joined = ParticipantJoined(self.id, participant.id, identity, reconnected=False)
         return participant, [joined, *self._settle()]

@@ -42,10 +42,10 @@ def package_version() -> str:
 
 def api_registry() -> ApiRegistry:
     """All HTTP endpoints of the product, in one registry."""
-    from signaling.api import demo, health, live_sessions, tickets
+    from signaling.api import demo, health, live_sessions, progress, tickets
 
     registry = ApiRegistry()
-    for module in (health, tickets, live_sessions, demo):
+    for module in (health, tickets, live_sessions, progress, demo):
         module.register(registry)
     return registry
 

@@ -27,9 +27,11 @@ from sessions.events import (
     SessionStateChanged,
 )
 from sessions.exceptions import PermissionDeniedError
+from sessions.grants import STAFF_ROLES
 from sessions.session import Participant, Session, SessionState
 from sessions.tickets import TicketStatus
 from signaling.auth import Principal
+from signaling.coaching import Coaching
 from signaling.services import Services
 from signaling.ws.connection import CLOSE_REMOVED, SignalingConnection
 
@@ -62,10 +64,18 @@ class Room:
         services: Services,
         router: Router,
         on_closed: Callable[[Room], None],
+        targets: dict[str, Any] | None = None,
     ) -> None:
         self.session = session
         self.services = services
         self.router = router
+        self.coaching = Coaching(
+            kind=session.kind,
+            scheduler=services.analysis,
+            send=self.send_to,
+            staff_ids=self._staff_ids,
+            targets=dict(targets or {}),
+        )
         self.connections: dict[str, SignalingConnection] = {}
         self._on_closed = on_closed
         self._expiry: asyncio.TimerHandle | None = None
@@ -78,6 +88,9 @@ class Room:
     def id(self) -> str:
         """The session id."""
         return self.session.id
+
+    def _staff_ids(self) -> list[str]:
+        return [p.id for p in self.session.present_participants() if p.role in STAFF_ROLES]
 
     # -- views ---------------------------------------------------------------------------
 
@@ -119,6 +132,7 @@ class Room:
             principal.role,
             principal.grants,
             self.services.clock.now(),
+            language=principal.language,
         )
         previous = self.connections.get(participant.id)
         if previous is not None and previous is not connection:
@@ -317,6 +331,7 @@ class Room:
 
     def _on_router_event(self, event: object) -> None:
         if isinstance(event, ProducerAdded):
+            self._coach(event)
             self.broadcast(
                 {
                     "type": "producer_added",
@@ -330,6 +345,7 @@ class Room:
                 }
             )
         elif isinstance(event, ProducerRemoved):
+            self.coaching.producer_removed(event.producer_id)
             self.broadcast(
                 {
                     "type": "producer_removed",
@@ -351,6 +367,38 @@ class Room:
                 event.participant_id, {"type": "consumer_closed", "consumer_id": event.consumer_id}
             )
 
+    def _coach(self, event: ProducerAdded) -> None:
+        participant = self.session.participants.get(event.participant_id)
+        if participant is None:
+            return
+        try:
+            producer = self.router.producer(event.producer_id)
+            self.coaching.producer_added(participant, producer, participant.language)
+        except Exception:  # analysis must never take the media down
+            log.exception("cannot analyse producer %s", event.producer_id)
+
+    def set_exercise(self, actor: Participant, target_id: str, exercise: str) -> int:
+        """Switch the exercise analysed on a participant's video (self, or as a moderator)."""
+        if actor.id != target_id and not actor.grants.can_moderate:
+            raise PermissionDeniedError("changing someone else's exercise needs can_moderate")
+        target = self.session.participant(target_id)
+        switched = self.coaching.set_exercise(target.id, exercise, target.language)
+        self.broadcast(
+            {
+                "type": "exercise_changed",
+                "participant_id": target.id,
+                "exercise": exercise,
+                "by": actor.identity,
+            }
+        )
+        return switched
+
+    async def _store_summaries(self) -> None:
+        for identity, exercises in self.coaching.close().items():
+            await self._timeline(
+                "system", "exercise_summary", {"identity": identity, "exercises": exercises}
+            )
+
     # -- ending --------------------------------------------------------------------------
 
     async def end(self, actor: str, reason: str = "ended") -> None:
@@ -361,6 +409,7 @@ class Room:
         if self._expiry is not None:
             self._expiry.cancel()
         await self.apply(self.session.end())
+        await self._store_summaries()  # before anyone is told it ended: reports are ready then
         self.broadcast({"type": "session_ended", "reason": reason, "by": actor})
         for connection in list(self.connections.values()):
             connection.close(1000, "session ended")

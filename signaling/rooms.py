@@ -79,7 +79,7 @@ class RoomManager:
             now=now,
         )
         router = Router(session.id, ice_servers=None)
-        room = Room(session, self.services, router, self._forget)
+        room = Room(session, self.services, router, self._forget, targets=ticket.targets)
         self._rooms[session.id] = room
         self.services.metrics.sessions_live.set(len(self._rooms))
         log.info("session %s created for ticket %s (%s)", session.id, ticket.id, kind.value)

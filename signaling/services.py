@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from media.analysis.live import AnalysisScheduler
 from media.ice import IceConfig
 from sessions.calendar import BusinessCalendar
 from sessions.clock import Clock, SystemClock
@@ -36,6 +37,8 @@ class Services:
     """STUN/TURN servers handed to clients at join."""
     metrics: Metrics = field(default_factory=Metrics)
     """Prometheus instruments."""
+    analysis: AnalysisScheduler | None = None
+    """Pose analysis workers shared by every room of the node (None until started)."""
     _store: Store | None = None
 
     @property
@@ -56,9 +59,15 @@ class Services:
         store = await Store.open(self.settings.resolved_database_url())
         await store.migrate()
         self._store = store
+        workers = self.settings.analysis_workers or None
+        self.analysis = AnalysisScheduler(workers=workers)
+        await self.analysis.start()
 
     async def stop(self) -> None:
         """Close what ``start`` opened; safe to call twice."""
+        analysis, self.analysis = self.analysis, None
+        if analysis is not None:
+            await analysis.close()
         store, self._store = self._store, None
         if store is not None:
             await store.close()

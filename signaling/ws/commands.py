@@ -26,6 +26,7 @@ from signaling.ws.messages import (
     PingCommand,
     PublishCommand,
     RaiseHandCommand,
+    SetExerciseCommand,
     SubscribeCommand,
     TrickleCommand,
     UnsubscribeCommand,
@@ -310,3 +311,12 @@ async def annotate(ctx: CommandContext, command: AnnotateCommand) -> Reply:
     """Draw, point, undo, clear, freeze or pin; fanned out in sequence order."""
     member = ctx.member
     return await member.room.annotate(member.participant, command.annotation)
+
+
+@handles(SetExerciseCommand)
+async def set_exercise(ctx: CommandContext, command: SetExerciseCommand) -> Reply:
+    """Switch the exercise the server analyses on a participant's video."""
+    member = ctx.member
+    target = command.participant_id or member.participant.id
+    switched = member.room.set_exercise(member.participant, target, command.exercise)
+    return {"streams": switched}

@@ -157,6 +157,14 @@ class AnnotateCommand(Command):
     annotation: dict[str, Any]
 
 
+class SetExerciseCommand(Command):
+    """Choose the exercise analysed on a participant's video (own, or any with can_moderate)."""
+
+    type: Literal["set_exercise"]
+    exercise: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    participant_id: ObjectId | None = None
+
+
 class EndCommand(Command):
     """End the session for everyone (can_moderate)."""
 
