@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 from sessions.clock import SystemClock
 from signaling.app import create_app
@@ -34,8 +34,8 @@ CHROMIUM_ARGS = [
     "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",
 ]
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="session")
@@ -119,11 +119,11 @@ async def open_as(
     token: str,
     path: str,
     *,
-    viewport: dict[str, int] | None = None,
+    viewport: ViewportSize | None = None,
     locale: str = "en-GB",
 ) -> tuple[Page, PageLog]:
     """A new page (own context, own storage) signed in with token and showing path."""
-    context = await browser.new_context(viewport=viewport or DESKTOP, locale=locale)  # type: ignore[arg-type]
+    context = await browser.new_context(viewport=viewport or DESKTOP, locale=locale)
     page = await context.new_page()
     log = PageLog(page)
     await page.goto(str(server.make_url("/")) + f"#token={token}&to={path}")
