@@ -58,6 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="loopback: annotations' own endpoint; product: the signaling app's /ws",
     )
     parser.add_argument("--url", default=None, help="ws:// URL of a running loopback server")
+    parser.add_argument(
+        "--mode",
+        choices=("fanout", "tracking", "render"),
+        default="fanout",
+        help="fanout: event latency (default); tracking, render: CPU costs (bench_cpu.py)",
+    )
+    parser.add_argument("--frames", type=int, default=100, help="frames tracked (tracking)")
 
 
 Connect = Callable[[aiohttp.ClientSession, int], Awaitable[aiohttp.ClientWebSocketResponse]]
@@ -94,6 +101,10 @@ class _TimedRoom(AnnotationRoom):
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run the benchmark and return its figures."""
+    if args.mode != "fanout":
+        from annotations.bench_cpu import run_cpu
+
+        return await run_cpu(args)
     if args.interval_ms is None:
         # The product keeps its default limit of 20 stored commands a second per participant.
         args.interval_ms = 60.0 if args.target == "product" else 20.0

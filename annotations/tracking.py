@@ -40,16 +40,20 @@ class TrackerConfig:
 
     max_side: int = 640
     """Frames are scaled down to this longest side first: enough detail, bounded cost."""
-    frame_features: int = 3000
-    """ORB features detected in each new frame."""
-    region_features: int = 800
+    frame_features: int = 2000
+    """ORB features detected over a whole frame, to find a lost region again."""
+    region_features: int = 500
     """ORB features kept from the pinned region."""
+    window_features: int = 1000
+    """ORB features detected in the window around an anchor's last position."""
     ratio: float = 0.8
     """Lowe's ratio test: best match must be this much closer than the second best."""
     ransac_px: float = 3.0
     """RANSAC reprojection threshold, in pixels of the scaled frame."""
     min_inliers: int = 12
     """Fewer inliers than this means the region is not in view."""
+    min_region_features: int = 40
+    """A region with fewer features than this is grown, or cannot be pinned."""
     min_visible: float = 0.5
     """Lost when less than this fraction of the region's area is inside the frame."""
     max_scale_change: float = 4.0
@@ -77,6 +81,7 @@ class SceneTracker:
         self.config = config or TrackerConfig()
         self._frame_orb = cv2.ORB.create(nfeatures=self.config.frame_features)
         self._region_orb = cv2.ORB.create(nfeatures=self.config.region_features)
+        self._window_orb = cv2.ORB.create(nfeatures=self.config.window_features)
         self._matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
         # Anchors are replaced, never mutated in place, so readers take a reference to the
         # dict without a lock. Writers hold _anchors_lock only for the copy (microseconds),
@@ -85,6 +90,8 @@ class SceneTracker:
         self._anchors_lock = threading.Lock()
         # Serialises feature detection, in case two threads share one tracker.
         self._compute_lock = threading.Lock()
+        # Where each anchor was last found (pixel homography); only update() touches it.
+        self._last: dict[str, FloatArray] = {}
 
     @property
     def anchor_ids(self) -> list[str]:
@@ -92,22 +99,37 @@ class SceneTracker:
         return list(self._anchors)
 
     def pin(self, anchor_id: str, frame: Any, region: Box) -> bool:
-        """Start following ``region`` of ``frame``; False when it has too little texture."""
+        """Start following ``region`` of ``frame``; False when it has too little texture.
+
+        A region too plain to follow (a smooth housing, a shadow) is grown around its
+        centre, up to twice, so that the scene around the mark carries it.
+        """
         gray = to_gray(frame, self.config.max_side)
+        for _ in range(3):
+            reference = self._learn(gray, region)
+            if reference is not None:
+                break
+            region = _grown(region, 2.0)
+        else:
+            logger.info("anchor %s: region has too little texture to follow", anchor_id)
+            return False
+        with self._anchors_lock:
+            self._anchors = {**self._anchors, anchor_id: reference}
+        self._last[anchor_id] = np.eye(3)  # first look for it where it was pinned
+        return True
+
+    def _learn(self, gray: Image, region: Box) -> _Reference | None:
+        """Detect the region's features; None when there are too few to follow."""
         height, width = gray.shape
         corners = _box_pixels(region, width, height)
         mask = np.zeros_like(gray)
         cv2.fillConvexPoly(mask, corners.astype(np.int32), (255,))
         with self._compute_lock:
             keypoints, descriptors = self._region_orb.detectAndCompute(gray, mask)
-        if descriptors is None or len(keypoints) < self.config.min_inliers:
-            logger.info("anchor %s: region has too little texture to follow", anchor_id)
-            return False
+        if descriptors is None or len(keypoints) < self.config.min_region_features:
+            return None
         points = np.array([kp.pt for kp in keypoints], dtype=np.float64)
-        reference = _Reference(points, np.asarray(descriptors, np.uint8), corners, (width, height))
-        with self._anchors_lock:
-            self._anchors = {**self._anchors, anchor_id: reference}
-        return True
+        return _Reference(points, np.asarray(descriptors, np.uint8), corners, (width, height))
 
     def unpin(self, anchor_id: str) -> None:
         """Stop following an anchor; unknown ids are ignored."""
@@ -120,22 +142,76 @@ class SceneTracker:
         if not anchors:
             return {}
         gray = to_gray(frame, self.config.max_side)
-        with self._compute_lock:
-            # The stubs say mask is required; OpenCV takes None for "the whole image".
-            keypoints, descriptors = self._frame_orb.detectAndCompute(gray, None)  # type: ignore[call-overload]
-        if descriptors is None or len(keypoints) < self.config.min_inliers:
-            return dict.fromkeys(anchors)
-        points = np.array([kp.pt for kp in keypoints], dtype=np.float64)
-        size = (gray.shape[1], gray.shape[0])
-        return {
-            anchor_id: self._locate(reference, points, descriptors, size)
-            for anchor_id, reference in anchors.items()
-        }
+        whole = _LazyFeatures(self._frame_orb, self._compute_lock, gray)
+        updates: Updates = {}
+        for anchor_id, reference in anchors.items():
+            fitted = self._locate(anchor_id, reference, gray, whole)
+            if fitted is None:
+                self._last.pop(anchor_id, None)
+                updates[anchor_id] = None
+            else:
+                self._last[anchor_id] = fitted
+                updates[anchor_id] = _normalise(fitted, reference.size, _size(gray))
+        for gone in set(self._last) - set(anchors):
+            self._last.pop(gone, None)
+        return updates
 
     def _locate(
-        self, ref: _Reference, points: FloatArray, descriptors: Image, size: tuple[int, int]
+        self, anchor_id: str, ref: _Reference, gray: Image, whole: _LazyFeatures
     ) -> FloatArray | None:
-        """Fit the reference-to-frame homography of one anchor; None when it is not in view."""
+        """Fit the reference-to-frame pixel homography of one anchor, or None.
+
+        Near the last known position first: features detected in that window alone are
+        dense enough for a small region, which the whole frame's strongest features may
+        miss. When that fails (or the anchor was lost), over the whole frame.
+        """
+        last = self._last.get(anchor_id)
+        if last is not None:
+            window = self._window(ref, last, gray)
+            if window is not None:
+                fitted = self._fit(ref, *self._features_in(gray, window), _size(gray))
+                if fitted is not None:
+                    return fitted
+        points, descriptors = whole.get()
+        return self._fit(ref, points, descriptors, _size(gray))
+
+    def _window(
+        self, ref: _Reference, last: FloatArray, gray: Image
+    ) -> tuple[int, int, int, int] | None:
+        """The frame window around where the region was last seen, or None if off-frame."""
+        mapped = cv2.perspectiveTransform(ref.corners.reshape(-1, 1, 2), last).reshape(-1, 2)
+        left, top = mapped.min(axis=0)
+        right, bottom = mapped.max(axis=0)
+        # Room for the motion since the last frame, plus ORB's border of 31 px.
+        margin = max(right - left, bottom - top) * 0.5 + 40
+        height, width = gray.shape
+        x0, y0 = max(0, int(left - margin)), max(0, int(top - margin))
+        x1, y1 = min(width, int(right + margin)), min(height, int(bottom + margin))
+        if x1 - x0 < 64 or y1 - y0 < 64:
+            return None
+        return x0, y0, x1, y1
+
+    def _features_in(
+        self, gray: Image, window: tuple[int, int, int, int]
+    ) -> tuple[FloatArray, Image | None]:
+        """Detect features in a window of the frame; positions in frame pixels."""
+        x0, y0, x1, y1 = window
+        crop = np.ascontiguousarray(gray[y0:y1, x0:x1])
+        with self._compute_lock:
+            keypoints, descriptors = self._window_orb.detectAndCompute(crop, None)  # type: ignore[call-overload]
+        points = np.array([kp.pt for kp in keypoints], dtype=np.float64).reshape(-1, 2)
+        return points + np.array([x0, y0], dtype=np.float64), descriptors
+
+    def _fit(
+        self,
+        ref: _Reference,
+        points: FloatArray,
+        descriptors: Image | None,
+        size: tuple[int, int],
+    ) -> FloatArray | None:
+        """Match, fit with RANSAC and check; return the pixel homography or None."""
+        if descriptors is None or len(points) < self.config.min_inliers:
+            return None
         src, dst = self._match(ref, points, descriptors)
         if len(src) < self.config.min_inliers:
             return None
@@ -145,7 +221,7 @@ class SceneTracker:
         homography = np.asarray(fitted, dtype=np.float64)
         if not self._plausible(homography, ref.corners, size):
             return None
-        return _normalise(homography, ref.size, size)
+        return homography
 
     def _match(
         self, ref: _Reference, points: FloatArray, descriptors: Image
@@ -274,6 +350,19 @@ def _box_pixels(region: Box, width: int, height: int) -> FloatArray:
     )
 
 
+def _grown(region: Box, factor: float) -> Box:
+    """The region scaled by ``factor`` around its centre, clipped to the frame."""
+    (left, top), (right, bottom) = region.corners()
+    cx, cy = (left + right) / 2, (top + bottom) / 2
+    half_w, half_h = (right - left) * factor / 2, (bottom - top) * factor / 2
+    return Box(
+        x0=max(0.0, cx - half_w),
+        y0=max(0.0, cy - half_h),
+        x1=min(1.0, cx + half_w),
+        y1=min(1.0, cy + half_h),
+    )
+
+
 def _normalise(
     homography: FloatArray, ref_size: tuple[int, int], size: tuple[int, int]
 ) -> FloatArray:
@@ -282,3 +371,28 @@ def _normalise(
     from_cur = np.diag([1.0 / size[0], 1.0 / size[1], 1.0])
     matrix = from_cur @ homography @ to_ref
     return np.asarray(matrix / matrix[2, 2], dtype=np.float64)
+
+
+class _LazyFeatures:
+    """A frame's whole-image features, detected once and only if some anchor needs them."""
+
+    def __init__(self, orb: cv2.ORB, lock: threading.Lock, gray: Image) -> None:
+        self._orb = orb
+        self._lock = lock
+        self._gray = gray
+        self._result: tuple[FloatArray, Image | None] | None = None
+
+    def get(self) -> tuple[FloatArray, Image | None]:
+        """Return (positions, descriptors), detecting on first use."""
+        if self._result is None:
+            with self._lock:
+                # The stubs say mask is required; OpenCV takes None for "the whole image".
+                keypoints, descriptors = self._orb.detectAndCompute(self._gray, None)  # type: ignore[call-overload]
+            points = np.array([kp.pt for kp in keypoints], dtype=np.float64).reshape(-1, 2)
+            self._result = (points, descriptors)
+        return self._result
+
+
+def _size(gray: Image) -> tuple[int, int]:
+    """(width, height) of an image."""
+    return (gray.shape[1], gray.shape[0])

@@ -49,3 +49,16 @@ async def test_product_target_measures_through_the_signaling_route() -> None:
     assert figures["deliveries"] == 15
     assert figures["deliveries_lost"] == 0
     assert "server_handle_p50_ms" not in figures  # the product's internals are not timed
+
+
+async def test_tracking_mode_reports_cost_and_keeps_every_anchor_in_view() -> None:
+    figures = await bench.run(arguments("--mode", "tracking", "--frames", "6"))
+    assert figures["track_640x480_5anchors_visible_ratio"] == 1.0
+    assert figures["track_1280x720_1anchors_visible_ratio"] == 1.0
+    assert 0 < figures["track_640x480_1anchors_p50_ms"] <= figures["track_640x480_1anchors_p95_ms"]
+
+
+async def test_render_mode_reports_cost_and_size() -> None:
+    figures = await bench.run(arguments("--mode", "render"))
+    assert figures["render_png_1280x720_20marks_p50_ms"] > 0
+    assert figures["render_png_1280x720_20marks_kbytes"] > 10

@@ -190,3 +190,42 @@ async def test_async_tracker_works_on_the_newest_frame_only() -> None:
     assert seen[-1][0]["a"] is not None
     runner.offer(frames[0], 0.0)  # closed: ignored
     await runner.close()
+
+
+@pytest.mark.media
+@pytest.mark.parametrize("centre", [(0.2, 0.3), (0.5, 0.5), (0.8, 0.3), (0.3, 0.8), (0.7, 0.7)])
+def test_small_regions_of_a_real_photo_are_followed(centre: tuple[float, float]) -> None:
+    photo = cv2.imread(str(media_file("test_image.jpg")))
+    assert photo is not None
+    zoom = W / 480
+
+    def view(x: float) -> tuple[np.ndarray, FloatArray]:
+        matrix = np.array([[zoom, 0, -x * zoom], [0, zoom, -180 * zoom], [0, 0, 1]])
+        return cv2.warpPerspective(photo, matrix, (W, H)), matrix
+
+    cx, cy = centre
+    first, first_matrix = view(0)
+    tracker = SceneTracker()
+    # The smallest region a pin makes: a dot's bounding box padded by 0.06 on each side.
+    assert tracker.pin("a", first, Box(x0=cx - 0.06, y0=cy - 0.06, x1=cx + 0.06, y1=cy + 0.06))
+    errors: list[float] = []
+    for x in np.arange(0, 100, 7.5):
+        frame, matrix = view(float(x))
+        update = tracker.update(frame)["a"]
+        if update is not None:
+            errors.extend(pixel_error(update, matrix @ np.linalg.inv(first_matrix), [centre]))
+    assert len(errors) >= 13, f"followed in only {len(errors)} of 14 frames"
+    assert float(np.median(errors)) <= 5.0
+
+
+def test_plain_region_is_followed_through_the_texture_around_it() -> None:
+    scene = textured_scene(5)
+    scene[380:500, 560:680] = (90, 90, 90)  # a smooth housing with nothing to hold on to
+    tracker = SceneTracker()
+    first = scene[200 : 200 + H, 300 : 300 + W]
+    # The plain patch spans x 260-380, y 180-300 of the view; the mark sits in its middle.
+    assert tracker.pin("a", first, Box(x0=0.45, y0=0.45, x1=0.53, y1=0.55))
+    update = tracker.update(scene[230 : 230 + H, 340 : 340 + W])["a"]
+    assert update is not None
+    moved = apply_homography(update, [(0.49, 0.5)])[0] * [W, H]
+    assert moved == pytest.approx([0.49 * W - 40, 0.5 * H - 30], abs=2.0)
