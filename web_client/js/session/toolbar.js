@@ -39,8 +39,12 @@ export class Toolbar {
     const live = this.live;
     const connected = live.state === State.CONNECTED;
     const stream = live.localStream;
-    this.setToggle(this.mic, !live.muted.audio, live.muted.audio ? "control.mic_off" : "control.mic_on", !stream?.getAudioTracks().length);
-    this.setToggle(this.camera, !live.muted.video, live.muted.video ? "control.camera_off" : "control.camera_on", !stream?.getVideoTracks().length);
+    const hasMic = Boolean(stream?.getAudioTracks().length);
+    const hasCamera = Boolean(stream?.getVideoTracks().length);
+    const micKey = !hasMic ? "control.mic_none" : live.muted.audio ? "control.mic_off" : "control.mic_on";
+    const cameraKey = !hasCamera ? "control.camera_none" : live.muted.video ? "control.camera_off" : "control.camera_on";
+    this.setToggle(this.mic, hasMic && !live.muted.audio, micKey, !hasMic);
+    this.setToggle(this.camera, hasCamera && !live.muted.video, cameraKey, !hasCamera);
     this.setToggle(this.hand, live.handRaised, live.handRaised ? "control.hand_down" : "control.hand_up", !connected);
     bindText(this.lock, live.session.locked ? "control.unlock" : "control.lock");
     const moderator = Boolean(live.grants.can_moderate);

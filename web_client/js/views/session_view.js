@@ -146,6 +146,7 @@ class SessionView {
 
   onSession() {
     this.applyKind(this.live.session.kind);
+    this.root.dataset.participantId = this.live.participantId;
     this.toolbar.render();
     this.layout();
   }
