@@ -2,8 +2,10 @@
 
 Both paths get the same pre-encoded VP8 packets (what the media router hands the recorder)
 and are timed in process CPU seconds (all threads) per second of media:
-remux   packets -> TrackWriter -> WebM, no decoding (what TeleGuide does);
-transcode  packets -> VP8 decode -> VP8 encode -> WebM (what a decode-based recorder does).
+remux   packets -> TrackWriter -> WebM, no decoding (what TeleGuide does), fed in real
+        time at 30 fps so the writer thread's wake-ups per frame are counted too;
+transcode  packets -> VP8 decode -> VP8 encode -> WebM (what a decode-based recorder does),
+        as fast as it goes (its cost is codec work, which pacing does not change).
 """
 
 from __future__ import annotations
@@ -75,10 +77,12 @@ def _file_packets(source: Path, count: int) -> Packets:
         pictures = [
             f.reformat(width=1280, height=720, format="yuv420p") for f in container.decode(video=0)
         ]
+        rate = float(container.streams.video[0].average_rate or 30)
     encoder = vp8_encoder(1280, 720, 30, gop=60)
     packets: Packets = []
     for index in range(count):
-        picture = pictures[(index // 6) % len(pictures)]  # 5 fps footage shown at 30 fps
+        # Footage at its own rate, shown at 30 fps (a 5 fps clip repeats each frame 6 times).
+        picture = pictures[int(index * rate / 30) % len(pictures)]
         frame = av.VideoFrame.from_ndarray(picture.to_ndarray(), format="yuv420p")
         frame.pts = index * 3000
         packets += [(p, bool(p.is_keyframe)) for p in encoder.encode(frame)]
@@ -101,8 +105,10 @@ def _copy(packet: av.Packet) -> av.Packet:
 
 
 def _remux(packets: Packets, out: Path) -> None:
-    writer = TrackWriter(out, TrackCodec.VP8, SystemClock(), queue_size=len(packets) + 1)
-    for packet, key in packets:
+    writer = TrackWriter(out, TrackCodec.VP8, SystemClock())
+    origin = time.monotonic()
+    for index, (packet, key) in enumerate(packets):
+        time.sleep(max(0.0, origin + index / 30 - time.monotonic()))
         writer.push(_copy(packet), key)
     writer.close()
 

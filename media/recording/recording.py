@@ -332,21 +332,7 @@ class Recording:
 
     async def _encrypt_tracks(self) -> None:
         assert self._key is not None
-        for entry in self.manifest.tracks:
-            plain = self.directory / entry.file
-            if entry.encrypted or not plain.exists():
-                continue
-            sealed = plain.with_name(plain.name + ENCRYPTED_SUFFIX)
-            try:
-                await self._run_io(encrypt_file, plain, sealed, self._key)
-            except OSError as exc:
-                # No room to encrypt: keep the plaintext (marked so in the manifest) rather
-                # than lose the recording; recovery encrypts it once there is room.
-                log.error("%r: could not encrypt %s: %s", self, plain.name, exc)
-                await self._run_io(sealed.unlink, missing_ok=True)
-                continue
-            await self._run_io(plain.unlink)
-            entry.file, entry.encrypted = sealed.name, True
+        await self._run_io(_encrypt_entries, self.directory, self.manifest.tracks, self._key)
 
     # --- timeline ------------------------------------------------------------------------
 
@@ -399,3 +385,22 @@ class Recording:
         while pending := [t for t in self._tasks if t is not current and not t.done()]:
             with contextlib.suppress(Exception):
                 await asyncio.gather(*pending)
+
+
+def _encrypt_entries(directory: Path, entries: list[TrackEntry], key: bytes) -> None:
+    """Encrypt every plaintext track file and update its entry (blocking: the I/O thread)."""
+    for entry in entries:
+        plain = directory / entry.file
+        if entry.encrypted or not plain.exists():
+            continue
+        sealed = plain.with_name(plain.name + ENCRYPTED_SUFFIX)
+        try:
+            encrypt_file(plain, sealed, key)
+        except OSError as exc:
+            # No room to encrypt: keep the plaintext (marked so in the manifest) rather
+            # than lose the recording; recovery encrypts it once there is room.
+            log.error("could not encrypt %s: %s", plain, exc)
+            sealed.unlink(missing_ok=True)
+            continue
+        plain.unlink()
+        entry.file, entry.encrypted = sealed.name, True

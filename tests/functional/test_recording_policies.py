@@ -9,6 +9,7 @@ from pathlib import Path
 
 import av
 import pytest
+from blockbuster import blockbuster_ctx
 
 from media.recording.consent import Indicator
 from media.recording.crypto import DecryptingReader
@@ -155,3 +156,23 @@ async def test_close_is_idempotent(tmp_path: Path) -> None:
     await recording.close()
     await recording.close()
     assert recording.state is RecordingState.COMPLETE
+
+
+async def test_nothing_blocks_the_event_loop(tmp_path: Path) -> None:
+    clip = await asyncio.to_thread(_clip)
+    # blockbuster raises on any blocking call (file I/O, sleep, ...) made on the loop.
+    with blockbuster_ctx():
+        recording = _recording(tmp_path, RecordingPolicy.FULL, key=KEY)
+        await recording.start()
+        camera = SyntheticProducer("alice", "video/VP8")
+        recording.participant_joined("alice")
+        recording.add_producer(camera)
+        recording.answer_consent("alice", granted=True)
+        for index, (packet, keyframe) in enumerate(clip):
+            camera.emit(packet, keyframe)
+            recording.record_event(TimelineKind.CHAT, {"n": index}, actor="alice")
+            await asyncio.sleep(0)
+        recording.answer_consent("alice", granted=False)
+        await recording.close()
+    assert recording.state is RecordingState.COMPLETE
+    assert [t.encrypted for t in recording.tracks()] == [True]
