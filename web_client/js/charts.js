@@ -1,9 +1,23 @@
 // Small SVG charts (no library): a line chart of range of motion and a bar chart of reps.
 
 const NS = "http://www.w3.org/2000/svg";
-const W = 640;
-const H = 240;
-const PAD = { left: 44, right: 16, top: 16, bottom: 36 };
+const H = 220;
+const PAD = { left: 40, right: 16, top: 18, bottom: 30 };
+// Charts are drawn at the width they are shown at, so their text stays readable on phones.
+let W = 640;
+
+/** Draw the next charts this many CSS pixels wide. */
+export function setChartWidth(width) {
+  W = Math.max(280, Math.round(width));
+}
+
+/** A round axis maximum above value, in four equal steps of 1, 2 or 5 times a power of ten. */
+export function niceMax(value, minimum) {
+  const raw = Math.max(value, minimum) / 4;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  return step * 4;
+}
 
 function svg(tag, attrs = {}, text = null) {
   const el = document.createElementNS(NS, tag);
@@ -43,7 +57,7 @@ function yAt(value, maxValue) {
 /** A line chart: series is [{name, values: [number|null]}], labels one per x position. */
 export function lineChart(title, labels, series) {
   const all = series.flatMap((s) => s.values).filter((v) => v != null);
-  const maxValue = Math.max(10, Math.ceil(Math.max(...all, 0) / 10) * 10);
+  const maxValue = niceMax(Math.max(...all, 0), 20);
   const root = frame(title, maxValue, labels);
   series.forEach((s, k) => {
     const points = s.values.map((v, i) => (v == null ? null : [xAt(i, labels.length), yAt(v, maxValue)]));
@@ -56,7 +70,7 @@ export function lineChart(title, labels, series) {
 
 /** A bar chart of one value per label. */
 export function barChart(title, labels, values) {
-  const maxValue = Math.max(5, Math.ceil(Math.max(...values, 0) / 5) * 5);
+  const maxValue = niceMax(Math.max(...values, 0), 4);
   const root = frame(title, maxValue, labels);
   const slot = (W - PAD.left - PAD.right) / Math.max(1, labels.length);
   values.forEach((v, i) => {

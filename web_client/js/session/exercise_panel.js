@@ -2,13 +2,14 @@
 // per-rep table, fed by the analysis updates of one participant's video.
 import { h, replace, setContent } from "../dom.js";
 import { bindText, has } from "../i18n.js";
-import { drivingAngle, progressToGoal } from "./exercises.js";
+import { EXERCISE_NAMES, drivingAngle, progressToGoal } from "./exercises.js";
 import { canSpeak, hush, speak } from "./speech.js";
 
 /** The exercise figures of one patient; mode is "patient" (large, spoken) or "expert". */
 export class ExercisePanel {
   constructor(mode) {
     this.mode = mode;
+    this.choice = null;
     this.speaking = mode === "patient" && canSpeak();
     this.lastRep = 0;
     this.el = h("section", { cls: `exercise-panel ${mode}`, "aria-labelledby": "exercise-title" });
@@ -38,6 +39,33 @@ export class ExercisePanel {
       this.cue,
       this.mode === "patient" ? this.speechToggle() : this.repTable(),
     );
+  }
+
+  /** Offer a choice of exercise (to moderators); onChoose(name) asks the server. */
+  enableChooser(onChoose) {
+    if (this.choice) return;
+    const select = h(
+      "select",
+      { id: "exercise-choice" },
+      EXERCISE_NAMES.map((name) => h("option", { value: name, i18n: `exercise.${name}` })),
+    );
+    select.addEventListener("change", () => onChoose(select.value));
+    this.choice = select;
+    const field = h("div", { cls: "field exercise-choice" }, h("label", { for: "exercise-choice", i18n: "exercise.choose" }), select);
+    this.title.after(field);
+  }
+
+  /** Start over after the exercise changed (reps are counted per exercise). */
+  reset(exercise) {
+    this.lastRep = 0;
+    this.targetAngle = undefined;
+    this.table.replaceChildren();
+    this.repsTarget.textContent = "";
+    this.set.hidden = true;
+    this.angleTarget.hidden = true;
+    setContent(this.reps, 0);
+    setContent(this.cue, "");
+    if (this.choice) this.choice.value = exercise;
   }
 
   speechToggle() {
@@ -72,6 +100,7 @@ export class ExercisePanel {
     const exerciseKey = `exercise.${update.exercise}`;
     if (has(exerciseKey)) bindText(this.title, exerciseKey);
     else setContent(this.title, update.exercise);
+    if (this.choice && document.activeElement !== this.choice) this.choice.value = update.exercise;
     setContent(this.reps, update.reps);
     this.showTarget(update.target);
     this.showAngle(update);

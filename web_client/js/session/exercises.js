@@ -25,3 +25,6 @@ export function progressToGoal(exercise, value, target = null) {
   const moved = spec.direction === "decrease" ? spec.rest - value : value - spec.rest;
   return Math.max(0, Math.min(1, moved / Math.max(1, span)));
 }
+
+/** Names of the exercises the server can analyse. */
+export const EXERCISE_NAMES = Object.keys(EXERCISES);

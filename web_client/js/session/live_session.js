@@ -22,7 +22,10 @@ const RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 5000];
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A live session; dispatches state, participants, tracks, chat, analysis, session, notice. */
+/**
+ * A live session; dispatches state, session, participants, tracks, local, chat, analysis,
+ * exercise and notice events.
+ */
 export class LiveSession extends EventTarget {
   constructor(sessionId, token, { url = signalingUrl(), graceMs = 30000 } = {}) {
     super();
@@ -296,6 +299,11 @@ export class LiveSession extends EventTarget {
     return this.command("mute", { media, muted: true, participant_id: participantId });
   }
 
+  /** Choose the exercise analysed on a participant's video (own, or others as a moderator). */
+  setExercise(participantId, exercise) {
+    return this.command("set_exercise", { participant_id: participantId, exercise });
+  }
+
   /** End the session for everyone (moderators). */
   async end() {
     await this.command("end");
@@ -372,6 +380,7 @@ const EVENT_HANDLERS = {
     s.emit("chat", m);
   },
   analysis: (s, m) => s.emit("analysis", m),
+  exercise_changed: (s, m) => s.emit("exercise", m),
 };
 
 export { SignalingError };

@@ -1,8 +1,9 @@
 // A patient's progress across sessions: range of motion and reps per exercise.
 import { get } from "../api.js";
-import { barChart, lineChart } from "../charts.js";
+import { barChart, lineChart, setChartWidth } from "../charts.js";
 import { h, replace } from "../dom.js";
 import { bindText, has, onLanguageChange, t } from "../i18n.js";
+import { exerciseFigures } from "../exercise_figures.js";
 import { formatDate } from "../format.js";
 
 /** Render the progress page of params.identity. */
@@ -31,17 +32,20 @@ export function progressSeries(body) {
   const names = [...new Set(sessions.flatMap((s) => Object.keys(s.exercises || {})))];
   return names.map((name) => {
     const rows = sessions.filter((s) => s.exercises?.[name]);
+    const figures = rows.map((s) => exerciseFigures(s.exercises[name]));
     return {
       name,
       labels: rows.map((s) => formatDate(s.ended_at)),
-      rom: rows.map((s) => s.exercises[name].range_of_motion ?? null),
-      minAngle: rows.map((s) => s.exercises[name].min_angle ?? null),
-      reps: rows.map((s) => s.exercises[name].reps ?? 0),
+      rom: figures.map((f) => f.rom),
+      reps: figures.map((f) => f.reps),
     };
   });
 }
 
 function drawCharts(el, body) {
+  // Two columns of charts on wide screens, one on phones (see app.css).
+  const columns = window.matchMedia("(min-width: 900px)").matches ? 2 : 1;
+  setChartWidth((el.clientWidth - 16 * (columns - 1)) / columns - 34);
   const blocks = progressSeries(body).map((series) => {
     const title = has(`exercise.${series.name}`) ? t(`exercise.${series.name}`) : series.name;
     const heading = has(`exercise.${series.name}`) ? h("h2", { i18n: `exercise.${series.name}` }) : h("h2", { text: series.name });

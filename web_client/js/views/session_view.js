@@ -73,6 +73,7 @@ class SessionView {
     on("local", () => this.onLocal());
     on("chat", (message) => this.chat.add(message));
     on("analysis", (message) => this.onAnalysis(message));
+    on("exercise", (message) => this.exercise?.reset(message.exercise));
     on("notice", (notice) => this.notify(notice.key));
     live.start();
   }
@@ -144,9 +145,18 @@ class SessionView {
     }
   }
 
+  chooseExercise(exercise) {
+    const live = this.live;
+    const patient = [...live.participants.values()].find((p) => p.role === "patient");
+    if (patient) live.setExercise(patient.id, exercise).catch(() => this.notify("exercise.change_failed"));
+  }
+
   onSession() {
     this.applyKind(this.live.session.kind);
     this.root.dataset.participantId = this.live.participantId;
+    if (this.exercise && this.mode === "expert" && this.live.grants.can_moderate) {
+      this.exercise.enableChooser((exercise) => this.chooseExercise(exercise));
+    }
     this.toolbar.render();
     this.layout();
   }

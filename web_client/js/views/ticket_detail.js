@@ -4,6 +4,7 @@ import { get, post } from "../api.js";
 import { isStaff } from "../auth.js";
 import { h, replace } from "../dom.js";
 import { bindText, has } from "../i18n.js";
+import { exerciseFigures } from "../exercise_figures.js";
 import { timeElement } from "../format.js";
 import { slaClock, startTicking } from "./sla_clock.js";
 
@@ -122,6 +123,7 @@ function timelineSection(timeline) {
       timeElement(entry.at),
       h("span", { cls: "actor", text: entry.actor }),
       has(`action.${entry.action}`) ? h("span", { i18n: `action.${entry.action}` }) : h("code", { text: entry.action }),
+      entry.action === "exercise_summary" ? exerciseSummary(entry.data) : null,
     ),
   );
   return h(
@@ -130,4 +132,28 @@ function timelineSection(timeline) {
     h("h2", { id: "timeline-title", i18n: "ticket.timeline" }),
     items.length ? h("ol", { cls: "timeline" }, items) : h("p", { cls: "muted", i18n: "ticket.no_timeline" }),
   );
+}
+
+/** The figures of an exercise_summary entry: per exercise reps, range and form issues. */
+function exerciseSummary(data) {
+  const rows = Object.entries(data.exercises || {}).map(([name, raw]) => {
+    const figures = exerciseFigures(raw);
+    const rom = figures.rom === null ? "–" : Math.round(figures.rom);
+    return h(
+      "li",
+      { dataset: { exercise: name } },
+      has(`exercise.${name}`) ? h("strong", { i18n: `exercise.${name}` }) : h("strong", { text: name }),
+      " ",
+      h("span", { i18n: "summary.line", args: { reps: figures.reps, rom } }),
+      figures.issues.map(({ code, count }) =>
+        h(
+          "span",
+          { cls: "issue-tag" },
+          h("span", { i18n: has(`issue.${code}`) ? `issue.${code}` : "form.check" }),
+          h("span", { text: ` ×${count}` }),
+        ),
+      ),
+    );
+  });
+  return h("ul", { cls: "exercise-summary" }, rows);
 }
