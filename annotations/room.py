@@ -18,6 +18,7 @@ from annotations.events import AnnotationEvent, AnnotationState, EventType
 from annotations.fanout import Fanout, Subscriber
 from annotations.geometry import FloatArray
 from annotations.log import AnnotationLog
+from annotations.video import AnnotationVideo
 from sessions.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class AnnotationRoom:
     def handle(self, actor: Actor, command: Mapping[str, Any]) -> list[AnnotationEvent]:
         """Apply a command and fan its events out; domain errors propagate to the caller."""
         events = self.log.apply(actor, command, self._clock.now())
-        self._publish(events, actor.participant_id)
+        self.publish(events, actor.participant_id)
         return events
 
     def anchors_moved(
@@ -66,8 +67,12 @@ class AnnotationRoom:
         events = []
         for mark_id, homography in updates.items():
             events += self.log.update_anchor(mark_id, homography, media_time_s, now)
-        self._publish(events, None)
+        self.publish(events)
         return events
+
+    def video(self, history_size: int = 15) -> AnnotationVideo:
+        """Return the video side of this room (frames, stills, trackers), sharing its log."""
+        return AnnotationVideo(self.log, self.publish, self._clock, history_size)
 
     def close(self) -> None:
         """Close every subscriber; idempotent."""
@@ -77,7 +82,7 @@ class AnnotationRoom:
         """Number of participants subscribed."""
         return len(self._fanout)
 
-    def _publish(self, events: list[AnnotationEvent], sender: str | None) -> None:
+    def publish(self, events: list[AnnotationEvent], sender: str | None = None) -> None:
         """Queue each event for everyone; the sender does not get its own pointer back."""
         for event in events:
             exclude = sender if event.type is EventType.POINTER else None

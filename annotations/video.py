@@ -1,21 +1,24 @@
 """The video side of a session's annotations: recent frames, frozen stills, anchor trackers.
 
 The connection layer feeds it the producers' decoded frames (``observe``, a frame
-observer) and the events ``AnnotationRoom.handle`` returned (``on_events``). It then takes
-the still when a video is frozen, renders it with its marks for the ticket, and runs one
-tracker per producer while marks are pinned to it, reporting positions to the room.
+observer) and the events the annotation log returned (``on_events``). It then takes the
+still when a video is frozen, renders it with its marks for the ticket, and runs one
+tracker per producer while marks are pinned to it: the positions go into the log, and the
+resulting ``anchor_moved`` events to ``publish``, which fans them out.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from annotations.events import AnnotationEvent, EventType
 from annotations.frames import FrameHistory
+from annotations.log import AnnotationLog
 from annotations.render import render_png_async
-from annotations.room import AnnotationRoom
 from annotations.tracking import AsyncSceneTracker, SceneTracker, TrackerConfig, Updates
+from sessions.clock import Clock, SystemClock
 from sessions.exceptions import NotFoundError
 
 logger = logging.getLogger(__name__)
@@ -26,11 +29,15 @@ class AnnotationVideo:
 
     def __init__(
         self,
-        room: AnnotationRoom,
+        log: AnnotationLog,
+        publish: Callable[[list[AnnotationEvent]], None],
+        clock: Clock | None = None,
         history_size: int = 15,
         tracker_config: TrackerConfig | None = None,
     ) -> None:
-        self._room = room
+        self._log = log
+        self._publish = publish
+        self._clock = clock or SystemClock()
         self._history_size = history_size
         self._tracker_config = tracker_config
         self._histories: dict[str, FrameHistory] = {}
@@ -70,7 +77,7 @@ class AnnotationVideo:
         still = self._stills.get(producer_id)
         if still is None:
             raise NotFoundError(f"video {producer_id} is not frozen on a received frame")
-        log = self._room.log
+        log = self._log
         # Tracking pauses while frozen, so anchored marks' last positions are on the still,
         # as every participant sees them.
         anchors = {a.mark_id: a for a in log.state().anchors}
@@ -100,7 +107,7 @@ class AnnotationVideo:
 
     async def _pin(self, mark_id: str) -> None:
         """Start tracking a pinned mark's region in its producer's video."""
-        anchor = self._room.log.anchor(mark_id)
+        anchor = self._log.anchor(mark_id)
         if anchor is None:
             return
         frame = self._reference_frame(anchor.producer_id, anchor.media_time_s)
@@ -110,7 +117,7 @@ class AnnotationVideo:
         tracker = self._tracker(anchor.producer_id)
         if not await tracker.pin(mark_id, frame, anchor.region):
             logger.warning("pin of %s: too little texture under the mark to follow", mark_id)
-        elif self._room.log.anchor(mark_id) is None:
+        elif self._log.anchor(mark_id) is None:
             tracker.unpin(mark_id)  # unpinned or removed while the region was being learnt
 
     def _reference_frame(self, producer_id: str, media_time_s: float | None) -> Any | None:
@@ -132,8 +139,13 @@ class AnnotationVideo:
         return tracker
 
     def _moved(self, updates: Updates, media_time_s: float | None) -> None:
-        """Hand the tracker's positions to the room, which fans out the changes."""
-        self._room.anchors_moved(updates, media_time_s)
+        """Record the tracker's positions in the log and publish what changed."""
+        now = self._clock.now()
+        events: list[AnnotationEvent] = []
+        for mark_id, homography in updates.items():
+            events += self._log.update_anchor(mark_id, homography, media_time_s, now)
+        if events:
+            self._publish(events)
 
     def _unpin(self, event: AnnotationEvent) -> None:
         """Stop tracking marks that were unpinned or removed."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
@@ -14,10 +15,13 @@ import pytest
 from blockbuster import blockbuster_ctx
 
 from annotations.actor import Actor
+from annotations.events import AnnotationEvent, EventType
 from annotations.fanout import Subscriber
+from annotations.log import AnnotationLog
 from annotations.render import render_marks
 from annotations.room import AnnotationRoom
 from annotations.video import AnnotationVideo
+from sessions.clock import ManualClock
 from sessions.exceptions import NotFoundError
 
 W, H = 640, 480
@@ -57,7 +61,7 @@ async def next_anchor_event(subscriber: Subscriber[str]) -> dict[str, Any]:
 
 async def test_freeze_renders_the_frame_the_expert_saw_with_the_marks() -> None:
     room = AnnotationRoom()
-    video = AnnotationVideo(room)
+    video = room.video()
     image = scene()
     for t in range(10):
         video.observe("prd", frame_at(image, t, dx=5 * t))
@@ -77,7 +81,7 @@ async def test_freeze_renders_the_frame_the_expert_saw_with_the_marks() -> None:
 
 async def test_freeze_before_any_frame_has_no_still() -> None:
     room = AnnotationRoom()
-    video = AnnotationVideo(room)
+    video = room.video()
     events = room.handle(EXPERT, {"kind": "freeze", "producer_id": "prd", "media_time_s": 1.0})
     await video.on_events(events)
     with pytest.raises(NotFoundError):
@@ -86,7 +90,7 @@ async def test_freeze_before_any_frame_has_no_still() -> None:
 
 async def test_pinned_mark_follows_the_camera_and_stops_when_removed() -> None:
     room = AnnotationRoom()
-    video = AnnotationVideo(room)
+    video = room.video()
     patient = room.join(PATIENT)
     image = scene()
     video.observe("prd", frame_at(image, 0))
@@ -109,7 +113,7 @@ async def test_pinned_mark_follows_the_camera_and_stops_when_removed() -> None:
 
 async def test_tracking_pauses_while_the_video_is_frozen() -> None:
     room = AnnotationRoom()
-    video = AnnotationVideo(room)
+    video = room.video()
     image = scene()
     video.observe("prd", frame_at(image, 0))
     rect = {"kind": "rectangle", "producer_id": "prd", "media_time_s": 0.0, "box": BOX}
@@ -133,7 +137,7 @@ async def test_tracking_pauses_while_the_video_is_frozen() -> None:
 
 async def test_unpin_while_the_region_is_being_learnt_stops_tracking() -> None:
     room = AnnotationRoom()
-    video = AnnotationVideo(room)
+    video = room.video()
     video.observe("prd", frame_at(scene(), 0))
     rect = {"kind": "rectangle", "producer_id": "prd", "media_time_s": 0.0, "box": BOX}
     mark_id = room.handle(EXPERT, rect)[0].data["mark"]["mark_id"]
@@ -149,7 +153,7 @@ async def test_unpin_while_the_region_is_being_learnt_stops_tracking() -> None:
 
 async def test_pinned_marks_are_listed_until_the_producer_closes() -> None:
     room = AnnotationRoom()
-    video = AnnotationVideo(room)
+    video = room.video()
     video.observe("prd", frame_at(scene(), 0))
     rect = {"kind": "rectangle", "producer_id": "prd", "media_time_s": 0.0, "box": BOX}
     mark_id = room.handle(EXPERT, rect)[0].data["mark"]["mark_id"]
@@ -161,7 +165,7 @@ async def test_pinned_marks_are_listed_until_the_producer_closes() -> None:
 
 async def test_nothing_blocks_the_event_loop() -> None:
     room = AnnotationRoom()
-    video = AnnotationVideo(room)
+    video = room.video()
     patient = room.join(PATIENT)
     image = scene()
     frames = [frame_at(image, t, dx=8 * t) for t in range(4)]
@@ -179,3 +183,30 @@ async def test_nothing_blocks_the_event_loop() -> None:
         await video.on_events(room.handle(EXPERT, {"kind": "undo"}))
         assert video.tracked_marks("prd") == []
         await video.close()
+
+
+async def test_works_with_a_bare_log_and_a_publish_callback() -> None:
+    log = AnnotationLog()
+    published: list[AnnotationEvent] = []
+    arrived = asyncio.Event()
+
+    def publish(events: list[AnnotationEvent]) -> None:
+        published.extend(events)
+        arrived.set()
+
+    video = AnnotationVideo(log, publish, ManualClock(datetime(2026, 3, 2, tzinfo=UTC)))
+    image = scene()
+    video.observe("prd", frame_at(image, 0))
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    rect = {"kind": "rectangle", "producer_id": "prd", "media_time_s": 0.0, "box": BOX}
+    mark_id = log.apply(EXPERT, rect, now)[0].data["mark"]["mark_id"]
+    await video.on_events(log.apply(EXPERT, {"kind": "pin", "mark_id": mark_id}, now))
+    video.observe("prd", frame_at(image, 1, dx=16))
+    await asyncio.wait_for(arrived.wait(), 10)
+    [moved] = published
+    assert moved.type is EventType.ANCHOR_MOVED
+    assert moved.at == now
+    anchor = log.anchor(mark_id)
+    assert anchor is not None
+    assert anchor.points[0] == pytest.approx((0.42 - 16 / W, 0.4), abs=2 / W)
+    await video.close()
