@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from annotations.actor import Actor
@@ -18,7 +18,7 @@ from annotations.events import AnnotationEvent, AnnotationState, EventType
 from annotations.fanout import Fanout, Subscriber
 from annotations.geometry import FloatArray
 from annotations.log import AnnotationLog
-from annotations.video import AnnotationVideo
+from annotations.video import AnnotationVideo, RenderedStill
 from sessions.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
@@ -70,9 +70,11 @@ class AnnotationRoom:
         self.publish(events)
         return events
 
-    def video(self, history_size: int = 15) -> AnnotationVideo:
+    def video(
+        self, on_still: Callable[[RenderedStill], Awaitable[None]] | None = None
+    ) -> AnnotationVideo:
         """Return the video side of this room (frames, stills, trackers), sharing its log."""
-        return AnnotationVideo(self.log, self.publish, self._clock, history_size)
+        return AnnotationVideo(self.log, self.publish, self._clock, on_still=on_still)
 
     def close(self) -> None:
         """Close every subscriber; idempotent."""

@@ -10,7 +10,8 @@ resulting ``anchor_moved`` events to ``publish``, which fans them out.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from annotations.events import AnnotationEvent, EventType
@@ -24,6 +25,20 @@ from sessions.exceptions import NotFoundError
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class RenderedStill:
+    """A frozen frame rendered with its marks, ready to attach to the ticket."""
+
+    producer_id: str
+    """The video it was taken from."""
+    media_time_s: float | None
+    """Media time of the frame, for placing it on the recording's timeline."""
+    png: bytes
+    """The image, at the producer's full resolution."""
+    marks: int
+    """How many marks are drawn on it."""
+
+
 class AnnotationVideo:
     """Frames, stills and trackers of one session's producers."""
 
@@ -34,8 +49,10 @@ class AnnotationVideo:
         clock: Clock | None = None,
         history_size: int = 15,
         tracker_config: TrackerConfig | None = None,
+        on_still: Callable[[RenderedStill], Awaitable[None]] | None = None,
     ) -> None:
         self._log = log
+        self._on_still = on_still
         self._publish = publish
         self._clock = clock or SystemClock()
         self._history_size = history_size
@@ -61,7 +78,7 @@ class AnnotationVideo:
             if event.type is EventType.FROZEN:
                 self._take_still(event)
             elif event.type is EventType.UNFROZEN and event.producer_id:
-                self._stills.pop(event.producer_id, None)
+                await self._finish_still(event.producer_id, event.media_time_s)
             elif event.type is EventType.MARK_PINNED:
                 await self._pin(event.data["mark_id"])
             elif event.type in _STOP_TRACKING:
@@ -95,6 +112,14 @@ class AnnotationVideo:
         """Stop every tracker and drop every frame; idempotent."""
         for producer_id in list(self._histories | self._trackers):
             await self.producer_closed(producer_id)
+
+    async def _finish_still(self, producer_id: str, media_time_s: float | None) -> None:
+        """Hand the annotated still to ``on_still`` (the ticket attachment), then drop it."""
+        if producer_id in self._stills and self._on_still is not None:
+            png = await self.still_png(producer_id)
+            marks = len(self._log.marks_on(producer_id))
+            await self._on_still(RenderedStill(producer_id, media_time_s, png, marks))
+        self._stills.pop(producer_id, None)
 
     def _take_still(self, event: AnnotationEvent) -> None:
         """Keep the frame closest to the freeze's media time."""

@@ -20,7 +20,7 @@ from annotations.fanout import Subscriber
 from annotations.log import AnnotationLog
 from annotations.render import render_marks
 from annotations.room import AnnotationRoom
-from annotations.video import AnnotationVideo
+from annotations.video import AnnotationVideo, RenderedStill
 from sessions.clock import ManualClock
 from sessions.exceptions import NotFoundError
 
@@ -209,4 +209,35 @@ async def test_works_with_a_bare_log_and_a_publish_callback() -> None:
     anchor = log.anchor(mark_id)
     assert anchor is not None
     assert anchor.points[0] == pytest.approx((0.42 - 16 / W, 0.4), abs=2 / W)
+    await video.close()
+
+
+async def test_unfreeze_hands_the_annotated_still_over_for_the_ticket() -> None:
+    stills: list[RenderedStill] = []
+
+    async def attach(still: RenderedStill) -> None:
+        stills.append(still)
+
+    room = AnnotationRoom()
+    video = room.video(on_still=attach)
+    image = scene()
+    for t in range(3):
+        video.observe("prd", frame_at(image, t, dx=10 * t))
+    await video.on_events(
+        room.handle(EXPERT, {"kind": "freeze", "producer_id": "prd", "media_time_s": 1 / 30})
+    )
+    rect = {"kind": "rectangle", "producer_id": "prd", "media_time_s": 1 / 30, "box": BOX}
+    room.handle(EXPERT, rect)
+    expected = render_marks(frame_at(image, 1, dx=10), room.log.marks_on("prd"))
+    await video.on_events(room.handle(EXPERT, {"kind": "unfreeze", "producer_id": "prd"}))
+    [still] = stills
+    assert (still.producer_id, still.media_time_s, still.marks) == ("prd", 1 / 30, 1)
+    decoded = cv2.imdecode(np.frombuffer(still.png, np.uint8), cv2.IMREAD_COLOR)
+    assert np.array_equal(decoded, expected)
+    # Unfreezing a video frozen before any frame arrived has nothing to hand over.
+    await video.on_events(
+        room.handle(EXPERT, {"kind": "freeze", "producer_id": "prd_new", "media_time_s": 0.0})
+    )
+    await video.on_events(room.handle(EXPERT, {"kind": "unfreeze", "producer_id": "prd_new"}))
+    assert len(stills) == 1
     await video.close()
