@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from annotations.messages import AnnotationCommand, Pointer, Stroke, TextLabel
+from annotations.messages import AnnotationCommand, Stroke, TextLabel
 from sessions.exceptions import LimitExceededError, ValidationError
 
 
@@ -64,9 +64,8 @@ class RateLimiter:
         self._limits = limits
         self._buckets: dict[tuple[str, bool], TokenBucket] = {}
 
-    def check(self, participant_id: str, command: AnnotationCommand, now: float) -> None:
-        """Spend one token for ``command``; raise LimitExceededError when none is left."""
-        pointer = isinstance(command, Pointer)
+    def check(self, participant_id: str, pointer: bool, now: float) -> None:
+        """Spend one token (from the pointer bucket or the other); raise when none is left."""
         bucket = self._buckets.get((participant_id, pointer))
         if bucket is None:
             bucket = self._new_bucket(pointer)

@@ -82,9 +82,13 @@ class AnnotationLog:
         self, actor: Actor, command: AnnotationCommand | Mapping[str, Any], now: datetime
     ) -> list[AnnotationEvent]:
         """Check and apply one command; return the events to fan out, oldest first."""
-        if not isinstance(command, SHAPE_TYPES + _CONTROL_TYPES):
+        # The token is spent before parsing, so that a flood of garbage is limited too.
+        pointer = _kind_of(command) == "pointer"
+        self._rate.check(actor.participant_id, pointer, now.timestamp())
+        if isinstance(command, Mapping):
             command = parse_command(dict(command))
-        self._rate.check(actor.participant_id, command, now.timestamp())
+        elif not isinstance(command, SHAPE_TYPES + _CONTROL_TYPES):
+            command = parse_command(command)  # refuses it with a clear message
         handler = _HANDLERS[type(command)]
         return handler(self, actor, command, now)
 
@@ -356,6 +360,13 @@ class AnnotationLog:
         self._history.append(event)
         logger.debug("annotation event %d %s", self._seq, type_.value)
         return event
+
+
+def _kind_of(command: AnnotationCommand | Mapping[str, Any]) -> Any:
+    """The ``kind`` of a parsed command or of its JSON form (anything, if malformed)."""
+    if isinstance(command, Mapping):
+        return command.get("kind")
+    return getattr(command, "kind", None)
 
 
 def _require(allowed: bool, message: str) -> None:

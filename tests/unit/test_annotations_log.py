@@ -396,3 +396,18 @@ def test_pointer_has_its_own_faster_budget() -> None:
         log.apply(EXPERT, pointer, T0)
     with pytest.raises(LimitExceededError, match="pointer moves"):
         log.apply(EXPERT, pointer, T0)
+
+
+def test_a_flood_of_garbage_is_rate_limited_too() -> None:
+    log = AnnotationLog(Limits(events_per_s=1, events_burst=2))
+    for _ in range(2):
+        with pytest.raises(ValidationError):
+            log.apply(EXPERT, {"kind": "stroke", "points": "lots"}, T0)
+    with pytest.raises(LimitExceededError):
+        log.apply(EXPERT, {"kind": "stroke", "points": "lots"}, T0)
+
+
+def test_a_command_that_is_not_an_object_is_refused_clearly() -> None:
+    log = AnnotationLog()
+    with pytest.raises(ValidationError, match="JSON object"):
+        log.apply(EXPERT, ["stroke"], T0)  # type: ignore[arg-type]
