@@ -69,6 +69,11 @@ async function boot() {
   route("/tickets/:id", ticketDetailView);
   route("/sessions/:id", sessionView);
   route("/progress/:identity", progressView);
+  // A sign-in link opened in a tab that already runs the app changes only the fragment.
+  window.addEventListener("hashchange", () => {
+    const link = takeFragmentToken();
+    if (link) context.signIn(link.token, link.to);
+  });
   document.querySelector(".skip-link").addEventListener("click", (event) => {
     event.preventDefault();
     main.focus();
