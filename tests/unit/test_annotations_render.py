@@ -128,3 +128,12 @@ def test_gray_and_bgra_frames_are_accepted(channels: int) -> None:
     image = render_marks(frame, MARKS[:1])
     assert image.shape == (H, W, 3)
     assert at(image, 0.25, 0.2) == RED
+
+
+def test_decoded_yuv_frame_renders_at_its_full_resolution() -> None:
+    # What a VP8/H.264 decoder hands over: planar YUV 4:2:0.
+    frame = av.VideoFrame.from_ndarray(still(), format="bgr24").reformat(format="yuv420p")
+    image = render_marks(frame, MARKS)
+    assert image.shape == (H, W, 3)
+    assert at(image, 0.25, 0.2) == RED
+    assert all(abs(c - 60) <= 6 for c in at(image, 0.05, 0.05))  # limited-range YUV

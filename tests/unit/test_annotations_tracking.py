@@ -229,3 +229,18 @@ def test_plain_region_is_followed_through_the_texture_around_it() -> None:
     assert update is not None
     moved = apply_homography(update, [(0.49, 0.5)])[0] * [W, H]
     assert moved == pytest.approx([0.49 * W - 40, 0.5 * H - 30], abs=2.0)
+
+
+def test_decoded_yuv_frames_are_tracked_like_arrays() -> None:
+    scene = textured_scene()
+    tracker = SceneTracker()
+
+    def decoded(t: int) -> av.VideoFrame:
+        bgr = np.asarray(cv2.warpPerspective(scene, camera(t), (W, H)), dtype=np.uint8)
+        return av.VideoFrame.from_ndarray(bgr, format="bgr24").reformat(format="yuv420p")
+
+    assert tracker.pin("a", decoded(0), Box(x0=0.38, y0=0.36, x1=0.62, y1=0.64))
+    update = tracker.update(decoded(5))["a"]
+    assert update is not None
+    errors = pixel_error(update, camera(5) @ np.linalg.inv(camera(0)), MARK)
+    assert float(np.median(errors)) <= 5.0
