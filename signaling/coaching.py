@@ -11,22 +11,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from media.analysis.events import AnalysisUpdate
 from media.analysis.library import LANGUAGES
-from media.analysis.live import AnalysisScheduler, StreamAnalyzer
+from media.analysis.live import AnalysisScheduler, StreamAnalyzer, UpdateCallback
 from media.producer import Producer
+from sessions.exceptions import PermissionDeniedError
 from sessions.grants import STAFF_ROLES
 from sessions.session import Participant, SessionKind
+from signaling.features import RoomFeature
+
+if TYPE_CHECKING:
+    from signaling.room import Room
 
 log = logging.getLogger(__name__)
 
 COACHED_KINDS = frozenset({SessionKind.GUIDED_EXERCISE, SessionKind.GROUP_ONBOARDING})
 DEFAULT_EXERCISE = "squat"
-
-Send = Callable[[str, dict[str, Any]], None]
+SUMMARY_ACTION = "exercise_summary"
 
 
 @dataclass
@@ -40,37 +44,54 @@ class CoachedStream:
     latest_reps: int = 0
 
 
-@dataclass
-class Coaching:
+class CoachingFeature(RoomFeature):
     """The analysis side of one room."""
 
-    kind: SessionKind
-    scheduler: AnalysisScheduler | None
-    send: Send
-    staff_ids: Callable[[], list[str]]
-    targets: dict[str, Any] = field(default_factory=dict)
-    streams: dict[str, CoachedStream] = field(default_factory=dict)
-    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    name = "coaching"
+
+    def __init__(self, room: Room) -> None:
+        super().__init__(room)
+        self.scheduler: AnalysisScheduler | None = room.services.analysis
+        self.targets: dict[str, Any] = dict(room.targets)
+        self.streams: dict[str, CoachedStream] = {}
+        self.summaries: dict[str, dict[str, Any]] = {}
 
     @property
     def enabled(self) -> bool:
         """Whether this room analyses videos at all."""
-        return self.scheduler is not None and self.kind in COACHED_KINDS
+        return self.scheduler is not None and self.room.session.kind in COACHED_KINDS
+
+    def snapshot(self) -> dict[str, Any] | None:
+        """Which videos are analysed, and for which exercise."""
+        if not self.enabled:
+            return None
+        return {
+            "default_exercise": self.default_exercise(),
+            "streams": [
+                {
+                    "producer_id": pid,
+                    "participant_id": c.participant.id,
+                    "exercise": c.stream.exercise,
+                }
+                for pid, c in self.streams.items()
+            ],
+        }
 
     def default_exercise(self) -> str:
         """The ticket's first exercise with targets, or squat."""
         return next(iter(self.targets), DEFAULT_EXERCISE)
 
-    def producer_added(self, participant: Participant, producer: Producer, language: str) -> None:
+    def producer_added(self, participant: Participant, producer: Producer) -> None:
         """Start analysing a trainee's new video."""
         if not self.enabled or producer.kind != "video" or participant.role in STAFF_ROLES:
             return
         assert self.scheduler is not None
         exercise = self.default_exercise()
+        language = participant.language if participant.language in LANGUAGES else "en"
         stream = self.scheduler.add_stream(
             producer.id,
             exercise,
-            language if language in LANGUAGES else "en",
+            language,
             self.targets.get(exercise),
             self._on_update(participant.id, producer.id),
         )
@@ -88,20 +109,34 @@ class Coaching:
         if summary:
             self._merge(coached.participant.identity, summary)
 
-    def set_exercise(self, participant_id: str, exercise: str, language: str) -> int:
-        """Switch every video of a participant to another exercise; returns how many."""
+    def set_exercise(self, actor: Participant, target_id: str, exercise: str) -> int:
+        """Switch a participant's analysed videos to another exercise (self, or as moderator)."""
+        if actor.id != target_id and not actor.grants.can_moderate:
+            raise PermissionDeniedError("changing someone else's exercise needs can_moderate")
+        target = self.room.session.participant(target_id)
         switched = 0
         for coached in self.streams.values():
-            if coached.participant.id == participant_id:
-                coached.stream.set_exercise(exercise, language, self.targets.get(exercise))
+            if coached.participant.id == target.id:
+                coached.stream.set_exercise(exercise, target.language, self.targets.get(exercise))
                 switched += 1
+        self.room.broadcast(
+            {
+                "type": "exercise_changed",
+                "participant_id": target.id,
+                "exercise": exercise,
+                "by": actor.identity,
+            }
+        )
         return switched
 
-    def close(self) -> dict[str, dict[str, Any]]:
-        """Stop everything; return each identity's per-exercise summary for the ticket."""
+    async def closing(self) -> None:
+        """Stop every stream and put each person's summary on the ticket's timeline."""
         for producer_id in list(self.streams):
             self.producer_removed(producer_id)
-        return self.summaries
+        for identity, exercises in self.summaries.items():
+            await self.room.timeline(
+                "system", SUMMARY_ACTION, {"identity": identity, "exercises": exercises}
+            )
 
     def _merge(self, identity: str, summary: dict[str, Any]) -> None:
         per_identity = self.summaries.setdefault(identity, {})
@@ -109,7 +144,11 @@ class Coaching:
             if figures.get("reps", 0) or exercise not in per_identity:
                 per_identity[exercise] = figures
 
-    def _on_update(self, participant_id: str, producer_id: str) -> Any:
+    def _staff_ids(self) -> list[str]:
+        session = self.room.session
+        return [p.id for p in session.present_participants() if p.role in STAFF_ROLES]
+
+    def _on_update(self, participant_id: str, producer_id: str) -> UpdateCallback:
         async def deliver(update: AnalysisUpdate) -> None:
             message = {
                 "type": "analysis",
@@ -117,7 +156,7 @@ class Coaching:
                 "producer_id": producer_id,
                 "update": update.to_dict(),
             }
-            for target in {participant_id, *self.staff_ids()}:
-                self.send(target, message)
+            for target in {participant_id, *self._staff_ids()}:
+                self.room.send_to(target, message)
 
         return deliver

@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-from annotations.actor import Actor
-from annotations.log import AnnotationLog
 from media.events import ConsumerClosed, ProducerAdded, ProducerRemoved, TransportStateChanged
 from media.router import Router
 from sessions.events import (
@@ -27,15 +25,15 @@ from sessions.events import (
     SessionStateChanged,
 )
 from sessions.exceptions import PermissionDeniedError
-from sessions.grants import STAFF_ROLES
 from sessions.session import Participant, Session, SessionState
 from sessions.tickets import TicketStatus
 from signaling.auth import Principal
-from signaling.coaching import Coaching
+from signaling.features import RoomFeature, feature_classes
 from signaling.services import Services
 from signaling.ws.connection import CLOSE_REMOVED, SignalingConnection
 
 log = logging.getLogger(__name__)
+F = TypeVar("F", bound=RoomFeature)
 
 #: Ticket statuses from which a session going live moves the ticket to in_session.
 _TO_IN_SESSION = frozenset({TicketStatus.OPEN, TicketStatus.ASSIGNED, TicketStatus.ESCALATED})
@@ -69,19 +67,13 @@ class Room:
         self.session = session
         self.services = services
         self.router = router
-        self.coaching = Coaching(
-            kind=session.kind,
-            scheduler=services.analysis,
-            send=self.send_to,
-            staff_ids=self._staff_ids,
-            targets=dict(targets or {}),
-        )
+        self.targets = dict(targets or {})
         self.connections: dict[str, SignalingConnection] = {}
         self._on_closed = on_closed
         self._expiry: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
-        self.annotations = AnnotationLog()
+        self.features: list[RoomFeature] = [cls(self) for cls in feature_classes()]
         router.on_event(self._on_router_event)
 
     @property
@@ -89,8 +81,12 @@ class Room:
         """The session id."""
         return self.session.id
 
-    def _staff_ids(self) -> list[str]:
-        return [p.id for p in self.session.present_participants() if p.role in STAFF_ROLES]
+    def feature(self, cls: type[F]) -> F:
+        """The room's feature of a class."""
+        for feature in self.features:
+            if isinstance(feature, cls):
+                return feature
+        raise LookupError(f"room has no {cls.__name__}")
 
     # -- views ---------------------------------------------------------------------------
 
@@ -117,8 +113,15 @@ class Room:
                 for p in self.router.producers()
                 if p.participant_id in visible
             ],
-            "annotations": self.annotations.state().to_wire(),
-        }
+        } | self._feature_snapshots()
+
+    def _feature_snapshots(self) -> dict[str, Any]:
+        snapshots = {}
+        for feature in self.features:
+            snapshot = feature.snapshot()
+            if snapshot is not None:
+                snapshots[feature.name] = snapshot
+        return snapshots
 
     # -- membership ----------------------------------------------------------------------
 
@@ -206,18 +209,8 @@ class Room:
             "at": self.services.clock.now().isoformat(),
         }
         self.broadcast(message)
-        self._spawn(self._timeline(participant.identity, "session_chat", {"text": text}))
+        self._spawn(self.timeline(participant.identity, "session_chat", {"text": text}))
         return message
-
-    async def annotate(self, participant: Participant, payload: dict[str, Any]) -> dict[str, Any]:
-        """Apply an annotation command and fan its events out in sequence order."""
-        actor = Actor.from_grants(
-            participant.id, participant.identity, participant.role.value, participant.grants
-        )
-        events = self.annotations.apply(actor, payload, self.services.clock.now())
-        for event in events:
-            self.broadcast({"type": "annotation", "annotation": event.to_wire()})
-        return {"seq": self.annotations.seq}
 
     # -- domain events -------------------------------------------------------------------
 
@@ -254,7 +247,7 @@ class Room:
         now = self.services.clock.now()
         store = self.services.store
         await store.update_session_record(self.id, state=event.new, **_times(event.new, now))
-        await self._timeline("system", "session_state", {"from": event.old, "to": event.new})
+        await self.timeline("system", "session_state", {"from": event.old, "to": event.new})
         if event.new == SessionState.ACTIVE.value:
             await self._move_ticket(_TO_IN_SESSION, TicketStatus.IN_SESSION)
         elif event.new == SessionState.CLOSED.value:
@@ -271,8 +264,10 @@ class Room:
                 },
                 exclude=exclude,
             )
+        for feature in self.features:
+            await _guard(feature.participant_joined(participant, event.reconnected))
         action = "session_rejoined" if event.reconnected else "session_joined"
-        await self._timeline(
+        await self.timeline(
             event.identity,
             action,
             {
@@ -297,7 +292,7 @@ class Room:
                     "reason": event.reason,
                 }
             )
-        await self._timeline(
+        await self.timeline(
             event.identity,
             "session_left",
             {"participant_id": event.participant_id, "reason": event.reason},
@@ -331,7 +326,7 @@ class Room:
 
     def _on_router_event(self, event: object) -> None:
         if isinstance(event, ProducerAdded):
-            self._coach(event)
+            self._producer_added(event)
             self.broadcast(
                 {
                     "type": "producer_added",
@@ -345,7 +340,8 @@ class Room:
                 }
             )
         elif isinstance(event, ProducerRemoved):
-            self.coaching.producer_removed(event.producer_id)
+            for feature in self.features:
+                _guarded(feature.producer_removed, event.producer_id)
             self.broadcast(
                 {
                     "type": "producer_removed",
@@ -367,37 +363,13 @@ class Room:
                 event.participant_id, {"type": "consumer_closed", "consumer_id": event.consumer_id}
             )
 
-    def _coach(self, event: ProducerAdded) -> None:
+    def _producer_added(self, event: ProducerAdded) -> None:
         participant = self.session.participants.get(event.participant_id)
         if participant is None:
             return
-        try:
-            producer = self.router.producer(event.producer_id)
-            self.coaching.producer_added(participant, producer, participant.language)
-        except Exception:  # analysis must never take the media down
-            log.exception("cannot analyse producer %s", event.producer_id)
-
-    def set_exercise(self, actor: Participant, target_id: str, exercise: str) -> int:
-        """Switch the exercise analysed on a participant's video (self, or as a moderator)."""
-        if actor.id != target_id and not actor.grants.can_moderate:
-            raise PermissionDeniedError("changing someone else's exercise needs can_moderate")
-        target = self.session.participant(target_id)
-        switched = self.coaching.set_exercise(target.id, exercise, target.language)
-        self.broadcast(
-            {
-                "type": "exercise_changed",
-                "participant_id": target.id,
-                "exercise": exercise,
-                "by": actor.identity,
-            }
-        )
-        return switched
-
-    async def _store_summaries(self) -> None:
-        for identity, exercises in self.coaching.close().items():
-            await self._timeline(
-                "system", "exercise_summary", {"identity": identity, "exercises": exercises}
-            )
+        producer = self.router.producer(event.producer_id)
+        for feature in self.features:
+            _guarded(feature.producer_added, participant, producer)
 
     # -- ending --------------------------------------------------------------------------
 
@@ -409,17 +381,19 @@ class Room:
         if self._expiry is not None:
             self._expiry.cancel()
         await self.apply(self.session.end())
-        await self._store_summaries()  # before anyone is told it ended: reports are ready then
+        for feature in self.features:  # before anyone is told it ended: reports are ready then
+            await _guard(feature.closing())
         self.broadcast({"type": "session_ended", "reason": reason, "by": actor})
         for connection in list(self.connections.values()):
             connection.close(1000, "session ended")
         self.connections.clear()
         await self.router.close()
         await self.apply(self.session.close())
-        await self._timeline(actor, "session_ended", {"session_id": self.id, "reason": reason})
+        await self.timeline(actor, "session_ended", {"session_id": self.id, "reason": reason})
         self._on_closed(self)
 
-    async def _timeline(self, actor: str, action: str, data: dict[str, Any]) -> None:
+    async def timeline(self, actor: str, action: str, data: dict[str, Any]) -> None:
+        """Append to the ticket's timeline, tagged with this session; never raises."""
         try:
             await self.services.store.append_timeline(
                 self.session.ticket_id,
@@ -445,6 +419,21 @@ class Room:
                 policy=self.services.policy,
                 note=f"session {self.id}",
             )
+
+
+async def _guard(hook: Awaitable[None]) -> None:
+    """Run a feature hook; a failure is logged, the session goes on."""
+    try:
+        await hook
+    except Exception:
+        log.exception("room feature hook failed")
+
+
+def _guarded(hook: Callable[..., None], *args: Any) -> None:
+    try:
+        hook(*args)
+    except Exception:
+        log.exception("room feature hook %s failed", getattr(hook, "__qualname__", hook))
 
 
 def _times(state: str, now: Any) -> dict[str, Any]:

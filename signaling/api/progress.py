@@ -8,9 +8,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from signaling.api.registry import ApiRegistry, Call
+from signaling.coaching import SUMMARY_ACTION
 from signaling.keys import SERVICES_KEY
-
-SUMMARY_ACTION = "exercise_summary"
 
 
 class SessionProgress(BaseModel):

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 from sessions.exceptions import InvalidStateError, NotFoundError, PermissionDeniedError
 from sessions.session import Participant
+from signaling.annotating import AnnotationFeature
+from signaling.coaching import CoachingFeature
 from signaling.room import Room
 from signaling.rooms import RoomManager
 from signaling.services import Services
@@ -310,7 +312,7 @@ async def ping(ctx: CommandContext, command: PingCommand) -> Reply:
 async def annotate(ctx: CommandContext, command: AnnotateCommand) -> Reply:
     """Draw, point, undo, clear, freeze or pin; fanned out in sequence order."""
     member = ctx.member
-    return await member.room.annotate(member.participant, command.annotation)
+    return member.room.feature(AnnotationFeature).annotate(member.participant, command.annotation)
 
 
 @handles(SetExerciseCommand)
@@ -318,5 +320,6 @@ async def set_exercise(ctx: CommandContext, command: SetExerciseCommand) -> Repl
     """Switch the exercise the server analyses on a participant's video."""
     member = ctx.member
     target = command.participant_id or member.participant.id
-    switched = member.room.set_exercise(member.participant, target, command.exercise)
+    coaching = member.room.feature(CoachingFeature)
+    switched = coaching.set_exercise(member.participant, target, command.exercise)
     return {"streams": switched}
