@@ -27,6 +27,7 @@ from typing import Any, cast
 
 import av
 import cv2
+from av.video.reformatter import VideoReformatter
 
 from media.analysis.estimator import EstimatorFactory, PoseEstimator, RgbImage, video_estimator
 from media.analysis.events import AnalysisUpdate
@@ -65,11 +66,20 @@ class _Mail:
     received_at: float
 
 
-def to_rgb(frame: Frame, max_side: int = MAX_SIDE) -> RgbImage:
-    """Return the frame as an RGB array, scaled down to ``max_side`` (runs in a worker)."""
+def to_rgb(
+    frame: Frame, max_side: int = MAX_SIDE, reformatter: VideoReformatter | None = None
+) -> RgbImage:
+    """Return the frame as an RGB array, scaled down to ``max_side`` (runs in a worker).
+
+    Pass a reformatter owned by the calling stream: ``frame.reformat()`` would use a
+    scaler cached on the frame itself, and the same decoded frame may reach several
+    observers (analysis, annotation tracking) converting it at once in different threads,
+    which hangs or crashes libswscale.
+    """
     if isinstance(frame, av.VideoFrame):
         width, height = _fit(frame.width, frame.height, max_side)
-        image = frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+        scaler = reformatter or VideoReformatter()
+        image = scaler.reformat(frame, width=width, height=height, format="rgb24").to_ndarray()
         return cast(RgbImage, image)
     height, width = frame.shape[:2]
     new_width, new_height = _fit(width, height, max_side)
@@ -101,6 +111,7 @@ class StreamAnalyzer:
         self._on_update = on_update
         self._estimator_factory = estimator_factory
         self._estimator: PoseEstimator | None = None
+        self._reformatter = VideoReformatter()
         self._wake = wake
         self._mail: _Mail | None = None
         self._pending_tracker: ExerciseTracker | None = None
@@ -215,7 +226,7 @@ class StreamAnalyzer:
             self._tracker, self._pending_tracker = self._pending_tracker, None
         if self._estimator is None:
             self._estimator = self._estimator_factory()
-        rgb = to_rgb(mail.frame)
+        rgb = to_rgb(mail.frame, reformatter=self._reformatter)
         pose = self._estimator.estimate(rgb, int(mail.t * 1000))
         update = self._tracker.feed(mail.t, pose, mail.received_at)
         summaries = dict(self._summaries)

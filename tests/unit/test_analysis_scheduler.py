@@ -13,6 +13,7 @@ from typing import Any
 import av
 import numpy as np
 import pytest
+from av.video.reformatter import VideoReformatter
 
 from media.analysis.estimator import RgbImage
 from media.analysis.events import AnalysisUpdate
@@ -238,6 +239,25 @@ async def test_observe_uses_rtp_time_and_survives_a_clock_wrap(
     times = [u.t for u in updates.updates]
     assert times[:2] == [10.0, 10.1]
     assert times[2] >= times[1]
+
+
+def test_one_frame_converted_by_many_threads_at_once() -> None:
+    """A decoded frame shared by several observers must convert safely in parallel."""
+    source = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    frame = av.VideoFrame.from_ndarray(source, format="rgb24").reformat(format="yuv420p")
+    expected = to_rgb(frame, 320, VideoReformatter())
+    results: list[bool] = []
+
+    def convert() -> None:
+        scaler = VideoReformatter()
+        results.extend(np.array_equal(to_rgb(frame, 320, scaler), expected) for _ in range(100))
+
+    threads = [threading.Thread(target=convert) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results == [True] * 400
 
 
 def test_frames_are_scaled_down_before_inference() -> None:
