@@ -248,6 +248,14 @@ class Room:
         store = self.services.store
         await store.update_session_record(self.id, state=event.new, **_times(event.new, now))
         await self.timeline("system", "session_state", {"from": event.old, "to": event.new})
+        await self.services.bus.publish(
+            f"session.{event.new}",
+            {
+                "session_id": self.id,
+                "ticket_id": self.session.ticket_id,
+                "kind": self.session.kind.value,
+            },
+        )
         if event.new == SessionState.ACTIVE.value:
             await self._move_ticket(_TO_IN_SESSION, TicketStatus.IN_SESSION)
         elif event.new == SessionState.CLOSED.value:

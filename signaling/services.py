@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from media.analysis.live import AnalysisScheduler
 from media.ice import IceConfig
+from sessions.bus import EventBus, InProcessBus, create_bus
 from sessions.calendar import BusinessCalendar
 from sessions.clock import Clock, SystemClock
 from sessions.exceptions import InvalidStateError
@@ -37,6 +38,8 @@ class Services:
     """STUN/TURN servers handed to clients at join."""
     metrics: Metrics = field(default_factory=Metrics)
     """Prometheus instruments."""
+    bus: EventBus = field(default_factory=InProcessBus)
+    """Domain events to webhooks, presence and other nodes."""
     analysis: AnalysisScheduler | None = None
     """Pose analysis workers shared by every room of the node (None until started)."""
     _store: Store | None = None
@@ -56,6 +59,7 @@ class Services:
     async def start(self) -> None:
         """Open the store and bring its schema up to date."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await self.bus.start()
         store = await Store.open(self.settings.resolved_database_url())
         await store.migrate()
         self._store = store
@@ -68,6 +72,7 @@ class Services:
         analysis, self.analysis = self.analysis, None
         if analysis is not None:
             await analysis.close()
+        await self.bus.close()
         store, self._store = self._store, None
         if store is not None:
             await store.close()
@@ -88,6 +93,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         verifier=TokenVerifier(
             secret, settings.jwt_issuer, settings.jwt_audience, settings.jwt_leeway_s, jwks
         ),
+        bus=create_bus(settings.redis_url, settings.node_id or "local"),
         ice=IceConfig(
             stun_urls=settings.stun_urls,
             turn_urls=settings.turn_urls,

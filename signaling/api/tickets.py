@@ -36,6 +36,18 @@ def _clock_out(status: ClockStatus) -> SlaClockOut:
     return SlaClockOut(due_at=status.due_at, state=status.state.value, remaining_s=remaining)
 
 
+def _event(ticket: Ticket, actor: str) -> dict[str, Any]:
+    """The payload of ticket events (webhooks carry it)."""
+    return {
+        "ticket_id": ticket.id,
+        "status": ticket.status.value,
+        "tier": ticket.tier.value,
+        "kind": ticket.kind.value,
+        "assignee": ticket.assignee,
+        "actor": actor,
+    }
+
+
 def present(services: Services, ticket: Ticket) -> TicketOut:
     """A ticket with its SLA clocks evaluated now."""
     state: SlaState = sla_state(ticket, services.clock.now(), services.policy)
@@ -65,6 +77,7 @@ async def create_ticket(call: Call[TicketCreate, None]) -> TicketOut:
         now=services.clock.now(),
         policy=services.policy,
     )
+    await services.bus.publish("ticket.created", _event(ticket, call.caller.identity))
     return present(services, ticket)
 
 
@@ -109,6 +122,8 @@ async def update_ticket(call: Call[TicketUpdate, None]) -> TicketOut:
         now=services.clock.now(),
         expected_version=body.expected_version,
     )
+    if updated.version != ticket.version:
+        await services.bus.publish("ticket.updated", _event(updated, call.caller.identity))
     return present(services, updated)
 
 
@@ -124,6 +139,10 @@ async def transition_ticket(call: Call[TicketTransition, None]) -> TicketOut:
         now=services.clock.now(),
         policy=services.policy,
         note=body.note,
+    )
+    await services.bus.publish(
+        "ticket.status_changed",
+        {**_event(moved, call.caller.identity), "from": ticket.status.value},
     )
     return present(services, moved)
 
