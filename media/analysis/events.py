@@ -115,6 +115,8 @@ class AnalysisUpdate:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (the wire form of the feedback event)."""
         data = asdict(self)
+        # A monotonic clock reading means nothing to a client.
+        del data["received_at"]
         if self.rep is not None:
             data["rep"]["range_deg"] = round(self.rep.range_deg, 1)
         return data

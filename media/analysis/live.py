@@ -248,10 +248,15 @@ class StreamAnalyzer:
 
     def mark_closed(self) -> None:
         """Stop accepting frames; idempotent."""
-        if self.state is StreamState.OPEN:
-            logger.info("analysis stream %s: open -> closed", self.stream_id)
-            self.state = StreamState.CLOSED
-            self._mail = None
+        self._set_state(StreamState.CLOSED)
+        self._mail = None
+
+    def _set_state(self, state: StreamState) -> None:
+        if state is not self.state:
+            logger.info(
+                "analysis stream %s: %s -> %s", self.stream_id, self.state.value, state.value
+            )
+            self.state = state
 
 
 class AnalysisScheduler:
@@ -272,6 +277,9 @@ class AnalysisScheduler:
         self._estimator_factory = estimator_factory
         self._library = library
         self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="pose")
+        # Model loads and releases get their own thread so a stream joining never queues
+        # ahead of the analysis of the streams already running.
+        self._loader = ThreadPoolExecutor(1, thread_name_prefix="pose-load")
         self._streams: dict[str, StreamAnalyzer] = {}
         self._order: list[str] = []
         self._next = 0
@@ -362,8 +370,10 @@ class AnalysisScheduler:
             await asyncio.gather(*self._jobs, return_exceptions=True)
         if previous is not SchedulerState.CREATED:
             await asyncio.to_thread(self._executor.shutdown, wait=True)
+            await asyncio.to_thread(self._loader.shutdown, wait=True)
         else:
             self._executor.shutdown(wait=False)
+            self._loader.shutdown(wait=False)
 
     def _wake(self) -> None:
         loop = self._loop
@@ -433,7 +443,7 @@ class AnalysisScheduler:
 
     async def _prepare(self, stream: StreamAnalyzer) -> None:
         try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, stream.prepare)
+            await asyncio.get_running_loop().run_in_executor(self._loader, stream.prepare)
         except Exception:
             logger.exception("loading the pose model for stream %s failed", stream.stream_id)
         finally:
@@ -445,7 +455,7 @@ class AnalysisScheduler:
 
     async def _close_estimator(self, stream: StreamAnalyzer) -> None:
         try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, stream.close_estimator)
+            await asyncio.get_running_loop().run_in_executor(self._loader, stream.close_estimator)
         except RuntimeError:
             # The executor is already shut down (scheduler closing): close here instead.
             stream.close_estimator()

@@ -93,7 +93,7 @@ class RepCounter:
         events: list[RepEvent] = []
         if self._trace is not None:
             events.append(self._abandon(t, "unfinished"))
-        self._set_phase(RepPhase.IDLE)
+        self._set_state(RepPhase.IDLE)
         return events
 
     def _zone_is_rest(self, value: float) -> bool:
@@ -134,7 +134,7 @@ class RepCounter:
             events.append(RepStarted(self.count + 1, self._last_rest_t))
         elif target == RepPhase.REST and self._trace is not None:
             events.extend(self._close_rep(since))
-        self._set_phase(target)
+        self._set_state(target)
 
     def _close_rep(self, end_s: float) -> list[RepEvent]:
         trace = self._trace
@@ -172,9 +172,9 @@ class RepCounter:
         self._filter.reset()
         self._candidate = None
         self._last_seen = None
-        self._set_phase(RepPhase.IDLE)
+        self._set_state(RepPhase.IDLE)
 
-    def _set_phase(self, phase: RepPhase) -> None:
+    def _set_state(self, phase: RepPhase) -> None:
         if phase != self.phase:
             logger.debug("rep phase %s -> %s", self.phase.value, phase.value)
             self.phase = phase

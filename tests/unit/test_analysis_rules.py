@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from media.analysis.events import AnalysisUpdate
+from media.analysis.progress import SessionSummary, progress
 from media.analysis.synthetic import Figure, make_pose
 from media.analysis.tracker import ExerciseTracker
 
@@ -213,4 +214,23 @@ def test_update_carries_normalised_landmarks_and_angles() -> None:
     assert update.angles["knee"] == pytest.approx(120.0, abs=0.2)
     wire = update.to_dict()
     assert wire["exercise"] == "squat"
+    assert "received_at" not in wire
     assert wire["angles"]["knee"] == pytest.approx(120.0, abs=0.2)
+
+
+def test_progress_across_sessions() -> None:
+    sessions = []
+    for day, bottom in ((3, 95.0), (1, 117.0), (2, 105.0)):
+        tracker = ExerciseTracker("squat", targets={"target_angle": 100})
+        reps_of(tracker, 2 + day, squat(bottom=bottom))
+        sessions.append(
+            SessionSummary(f"ses_{day}", f"2026-11-0{day}T10:00:00Z", {"squat": tracker.summary()})
+        )
+    result = progress(sessions)["exercises"]["squat"]
+    assert [p["session_id"] for p in result["sessions"]] == ["ses_1", "ses_2", "ses_3"]
+    assert [p["reps"] for p in result["sessions"]] == [3, 4, 5]
+    assert result["trend"]["total_reps"] == 12
+    assert result["trend"]["range_change_deg"] > 15  # deeper squats over time
+    assert result["trend"]["issues_per_rep_first"] == 1.0  # every shallow rep flagged
+    assert result["trend"]["issues_per_rep_latest"] == 0.0
+    assert [p["reps_at_target"] for p in result["sessions"]] == [0, 0, 5]
