@@ -179,8 +179,10 @@ class Recording:
     # --- participants and consent --------------------------------------------------------
 
     def participant_joined(self, participant_id: str) -> list[ConsentEvent]:
-        """Note a join; return the consent requests to send."""
+        """Note a join; return the consent requests to send (none once the recording is over)."""
         self.record_event(TimelineKind.JOIN, actor=participant_id)
+        if not self._accepting():
+            return []
         return self._apply(self.consent.join(participant_id))
 
     def participant_left(self, participant_id: str) -> list[ConsentEvent]:
@@ -192,6 +194,8 @@ class Recording:
 
     def answer_consent(self, participant_id: str, granted: bool) -> list[ConsentEvent]:
         """Apply a consent answer (or a withdrawal); tracks start or stop accordingly."""
+        if not self._accepting():
+            return []
         events = self.consent.answer(participant_id, granted)
         self.record_event(TimelineKind.CONSENT, {"granted": granted}, actor=participant_id)
         return self._apply(events)

@@ -176,3 +176,34 @@ async def test_nothing_blocks_the_event_loop(tmp_path: Path) -> None:
         await recording.close()
     assert recording.state is RecordingState.COMPLETE
     assert [t.encrypted for t in recording.tracks()] == [True]
+
+
+async def test_late_joiner_is_recorded_only_after_their_answer(tmp_path: Path) -> None:
+    recording = _recording(tmp_path, RecordingPolicy.FULL)
+    await recording.start()
+    alice, carol = SyntheticProducer("alice", "video/VP8"), SyntheticProducer("carol", "video/VP8")
+    recording.participant_joined("alice")
+    recording.add_producer(alice)
+    recording.answer_consent("alice", granted=True)
+    clip = await asyncio.to_thread(_clip)
+    for index in range(45):
+        CLOCK.set(START + timedelta(seconds=index / 15))
+        if index == 5:
+            assert [e.participant_id for e in recording.participant_joined("carol")] == ["carol"]
+            recording.add_producer(carol)
+            assert recording.indicator("carol") is Indicator.CONSENT_REQUESTED
+            assert recording.indicator("alice") is Indicator.RECORDING
+        if index == 25:
+            recording.answer_consent("carol", granted=True)
+        alice.emit(*clip[index])
+        carol.emit(*clip[index])
+        await asyncio.sleep(0)
+    await recording.close()
+    assert recording.participant_joined("dave") == []  # over: nobody is asked any more
+
+    tracks = {t.participant_id: t for t in read_manifest(recording.directory).tracks}
+    assert tracks["alice"].start_media_s == pytest.approx(0.0)
+    # carol's track waited for her answer (1.67 s), then for the next keyframe (frame 30).
+    assert tracks["carol"].start_media_s == pytest.approx(2.0)
+    probe = await asyncio.to_thread(probe_file, recording.directory / tracks["carol"].file, True)
+    assert probe.markers == list(range(30, 45))
