@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -77,10 +78,21 @@ class CommandContext:
         return self.membership
 
 
+#: Modules whose ``@handles`` handlers extend the protocol (features add theirs here).
+COMMAND_MODULES: list[str] = []
+
+
+def load_command_modules() -> None:
+    """Import every module that registers commands (idempotent)."""
+    for name in COMMAND_MODULES:
+        importlib.import_module(name)
+
+
 class CommandDispatcher:
     """Validates each command against its schema and runs its handler."""
 
     def __init__(self, services: Services, rooms: RoomManager) -> None:
+        load_command_modules()
         self.services = services
         self.rooms = rooms
         self.memberships: dict[str, Membership] = {}
