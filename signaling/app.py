@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import weakref
 from collections.abc import AsyncIterator
@@ -40,13 +41,21 @@ def package_version() -> str:
         return "0.0.0"
 
 
+#: Modules with a ``register(registry)`` function; features add their endpoints here.
+API_MODULES = [
+    "signaling.api.health",
+    "signaling.api.tickets",
+    "signaling.api.live_sessions",
+    "signaling.api.progress",
+    "signaling.api.demo",
+]
+
+
 def api_registry() -> ApiRegistry:
     """All HTTP endpoints of the product, in one registry."""
-    from signaling.api import demo, health, live_sessions, progress, tickets
-
     registry = ApiRegistry()
-    for module in (health, tickets, live_sessions, progress, demo):
-        module.register(registry)
+    for name in API_MODULES:
+        importlib.import_module(name).register(registry)
     return registry
 
 
