@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestServer
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 from playwright.async_api import Browser, Page
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from media.synthetic import StampedVideoTrack, ToneAudioTrack
 from signaling.client import TeleGuideClient
@@ -26,6 +27,27 @@ OTHERS_PLAYING = """
   return videos.length === count && videos.every((v) => v.videoWidth > 0 && v.currentTime > 0);
 }
 """
+
+
+VIDEO_STATES = """
+() => [...document.querySelectorAll('figure.tile video')].map((v) => ({
+  tile: v.closest('figure').dataset.participantId,
+  role: v.closest('figure').dataset.role,
+  width: v.videoWidth,
+  time: v.currentTime,
+  paused: v.paused,
+  ready: v.readyState,
+  tracks: (v.srcObject?.getTracks() || []).map((t) => `${t.kind}:${t.readyState}`),
+}))
+"""
+
+
+async def wait_for_others_playing(page: Page, count: int) -> None:
+    """Wait until every other participant's tile plays; report the tiles if not."""
+    try:
+        await page.wait_for_function(OTHERS_PLAYING, arg=count, timeout=30_000)
+    except PlaywrightTimeout as exc:
+        raise AssertionError(f"tiles: {await page.evaluate(VIDEO_STATES)}") from exc
 
 
 async def join(page: Page) -> None:
@@ -71,7 +93,7 @@ async def test_two_browsers_and_a_python_client_see_each_other(
         await join(trainer)
         await join(trainee)
         for page in (trainer, trainee):
-            await page.wait_for_function(OTHERS_PLAYING, arg=2, timeout=30_000)
+            await wait_for_others_playing(page, 2)
             assert await participant_names(page) == ["trainee-1", "trainee-2", "trainer-1"]
         # The Python client receives both browsers' camera and microphone.
         producers = await device.wait_for_producers(4, within_s=30)

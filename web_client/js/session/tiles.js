@@ -12,6 +12,9 @@ export class Tile {
     this.local = local;
     this.video = h("video", { autoplay: true, playsInline: true, muted: true });
     this.video.muted = true;
+    // Autoplay is lost when the element leaves the document while loading; start it again
+    // whenever a picture is ready but nothing plays.
+    this.video.addEventListener("canplay", () => this.resume());
     this.audio = local ? null : h("audio", { autoplay: true });
     this.canvas = h("canvas", { cls: "overlay", "aria-hidden": "true" });
     this.overlay = new SkeletonOverlay(this.canvas, this.video);
@@ -36,6 +39,12 @@ export class Tile {
       this.audio,
       h("figcaption", { cls: "tile-label" }, this.name, this.badges, this.status),
     );
+  }
+
+  /** Play again after the tile was moved in the document (which pauses media elements). */
+  resume() {
+    if (this.video.srcObject && this.video.paused) this.video.play().catch(() => {});
+    if (this.audio?.srcObject && this.audio.paused) this.audio.play().catch(() => {});
   }
 
   /** Show a stream (or nothing). */

@@ -82,6 +82,7 @@ class SessionView {
     const live = this.live;
     this.toolbar = new Toolbar(live, { onLeave: () => live.leave() });
     this.connection = h("span", { cls: "connection", "data-testid": "connection-state", role: "status" });
+    this.locked = h("span", { cls: "tag locked", i18n: "session.locked", hidden: true });
     this.notices = h("div", { cls: "session-notices", "aria-live": "assertive" });
     this.stageMain = h("div", { cls: "stage-main" });
     this.stageSide = h("div", { cls: "stage-side" });
@@ -94,11 +95,12 @@ class SessionView {
     this.root = h(
       "section",
       { cls: "session" },
-      h("div", { cls: "session-bar" }, this.title, this.connection, this.toolbar.el),
+      h("div", { cls: "session-bar" }, this.title, this.connection, this.locked, this.toolbar.el),
       this.notices,
       h("div", { cls: "session-body" }, this.stage, this.side),
     );
     replace(this.main, this.root);
+    this.root.addEventListener("autoplay-blocked", () => this.offerSound());
     this.onState();
   }
 
@@ -123,7 +125,20 @@ class SessionView {
     if (live.state === State.FAILED) {
       notices.push(h("p", { cls: "notice error" }, h("span", { i18n: "conn.failed_detail" }), " ", h("button", { type: "button", i18n: "conn.retry", on: { click: () => live.retry() } })));
     }
+    if (this.soundButton) notices.push(this.soundButton.parentElement);
     replace(this.notices, notices);
+  }
+
+  /** The browser refused to play sound without a gesture: one click turns it on. */
+  offerSound() {
+    if (this.soundButton) return;
+    const enable = () => {
+      for (const audio of this.root.querySelectorAll("audio")) audio.play().catch(() => {});
+      this.soundButton.parentElement.remove();
+      this.soundButton = null;
+    };
+    this.soundButton = h("button", { type: "button", cls: "primary", i18n: "session.enable_sound", on: { click: enable } });
+    this.notices.append(h("p", { cls: "notice warn" }, this.soundButton));
   }
 
   notify(key) {
@@ -158,6 +173,7 @@ class SessionView {
       this.exercise.enableChooser((exercise) => this.chooseExercise(exercise));
     }
     this.toolbar.render();
+    this.locked.hidden = !this.live.session.locked;
     this.layout();
   }
 
@@ -205,10 +221,10 @@ class SessionView {
         const tile = this.tileFor(id);
         tile.setParticipant(live.participants.get(id), id === live.participantId);
         tile.setStream(id === live.participantId ? live.localStream : live.streams.get(id));
-        return tile.el;
+        return tile;
       });
-    replace(this.stageMain, place(main));
-    replace(this.stageSide, place(side));
+    placeTiles(this.stageMain, place(main));
+    placeTiles(this.stageSide, place(side));
     this.stageMain.dataset.count = String(main.length);
   }
 
@@ -254,4 +270,15 @@ class SessionView {
     for (const tile of this.tiles.values()) tile.close();
     this.tiles.clear();
   }
+}
+
+/**
+ * Put tiles into a container in order, touching the DOM only when the order changed:
+ * a video element taken out of the document pauses, so tiles are not re-inserted needlessly,
+ * and those that were moved are told to play again.
+ */
+function placeTiles(container, tiles) {
+  const same = tiles.length === container.children.length && tiles.every((tile, i) => container.children[i] === tile.el);
+  if (!same) container.replaceChildren(...tiles.map((tile) => tile.el));
+  for (const tile of tiles) tile.resume();
 }
