@@ -11,6 +11,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select
 
+from media.recording.manifest import Manifest, TrackEntry
+from media.recording.policy import RecordingPolicy
+from media.recording.rows import new_row
+from media.recording.state import RecordingState
 from sessions.calendar import BusinessCalendar
 from sessions.sla import SlaPolicy
 from sessions.store.migrate import downgrade_to_base
@@ -96,5 +100,57 @@ async def test_rows_round_trip(url: str) -> None:
             row = (await session.execute(select(RecordingRow))).scalar_one()
         assert (row.started_at, row.encrypted, row.size_bytes) == (now, False, 0)
         assert row.tracks == {"video": 1, "audio": 1}
+    finally:
+        await store.close()
+
+
+async def test_row_from_a_manifest(url: str) -> None:
+    store = await Store.open(url)
+    now = datetime(2026, 7, 2, 9, 0, tzinfo=UTC)
+    try:
+        await store.migrate()
+        ticket = await store.create_ticket(
+            kind=TicketKind.GUIDED_EXERCISE,
+            tier=Tier.ROUTINE,
+            title="Knee rehab session",
+            requester="clinic-2",
+            language="en",
+            actor="clinic-2",
+            now=now,
+            policy=SlaPolicy.from_config(None, BusinessCalendar("Europe/Berlin")),
+        )
+        track = TrackEntry(
+            track_id="trk_1",
+            producer_id="prd_1",
+            participant_id="pat-1",
+            kind="video",
+            codec="video/VP8",
+            file="trk_1.webm.enc",
+            start_media_s=1.5,
+            duration_s=60.0,
+            encrypted=True,
+        )
+        manifest = Manifest(
+            recording_id="rec_2",
+            session_id="ses_2",
+            ticket_id=ticket.id,
+            ticket_kind="guided_exercise",
+            policy=RecordingPolicy.FULL,
+            state=RecordingState.INTERRUPTED,
+            reason="server_stopped",
+            started_at=now,
+            tracks=[track],
+        )
+        async with store.sessionmaker() as session, session.begin():
+            session.add(new_row(manifest, "rec_2", size_bytes=1234))
+        async with store.sessionmaker() as session:
+            row = (await session.execute(select(RecordingRow))).scalar_one()
+        assert (row.state, row.reason, row.encrypted, row.size_bytes) == (
+            "interrupted",
+            "server_stopped",
+            True,
+            1234,
+        )
+        assert row.tracks["items"][0]["start_media_s"] == 1.5
     finally:
         await store.close()
