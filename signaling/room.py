@@ -61,7 +61,7 @@ class Room:
         session: Session,
         services: Services,
         router: Router,
-        on_closed: Callable[[Room], None],
+        on_closed: Callable[[Room], Awaitable[None]],
         targets: dict[str, Any] | None = None,
     ) -> None:
         self.session = session
@@ -398,7 +398,7 @@ class Room:
         await self.router.close()
         await self.apply(self.session.close())
         await self.timeline(actor, "session_ended", {"session_id": self.id, "reason": reason})
-        self._on_closed(self)
+        await self._on_closed(self)
 
     async def timeline(self, actor: str, action: str, data: dict[str, Any]) -> None:
         """Append to the ticket's timeline, tagged with this session; never raises."""

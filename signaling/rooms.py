@@ -8,12 +8,19 @@ from datetime import timedelta
 from media.router import Router
 from sessions.exceptions import InvalidStateError, NotFoundError
 from sessions.ids import new_id
+from sessions.room_registry import RoomLocation
 from sessions.session import RecordingPolicy, Session, SessionKind, SessionState
 from sessions.tickets import ACTIVE_STATUSES, Ticket
 from signaling.room import Room
 from signaling.services import Services
 
 log = logging.getLogger(__name__)
+
+
+class WrongNodeError(NotFoundError):
+    """The room lives on another node; the client should reconnect there."""
+
+    code = "wrong_node"
 
 
 class RoomManager:
@@ -32,6 +39,25 @@ class RoomManager:
         if room is None:
             raise NotFoundError(f"no live session {session_id} on this node")
         return room
+
+    async def get_or_redirect(self, session_id: str) -> Room:
+        """The room if it lives here; WrongNodeError naming its node if it lives elsewhere."""
+        room = self._rooms.get(session_id)
+        if room is not None:
+            return room
+        location = await self.services.room_registry.locate(session_id)
+        if location is not None and location.node != self.node_id:
+            raise WrongNodeError(
+                f"session {session_id} lives on node {location.node}",
+                node=location.node,
+                url=location.url,
+            )
+        raise NotFoundError(f"no live session {session_id}")
+
+    @property
+    def node_id(self) -> str:
+        """This node's id."""
+        return self.services.settings.node_id or "local"
 
     def live_for_ticket(self, ticket_id: str) -> list[Room]:
         """The ticket's sessions that are live now."""
@@ -68,7 +94,7 @@ class RoomManager:
             state=session.state.value,
             created_by=created_by,
             recording_policy=recording_policy.value,
-            node=settings.node_id or "local",
+            node=self.node_id,
             now=now,
         )
         await self.services.store.append_timeline(
@@ -81,13 +107,17 @@ class RoomManager:
         router = Router(session.id, ice_servers=None)
         room = Room(session, self.services, router, self._forget, targets=ticket.targets)
         self._rooms[session.id] = room
+        await self.services.room_registry.claim(
+            session.id, RoomLocation(self.node_id, settings.resolved_public_url())
+        )
         self.services.metrics.sessions_live.set(len(self._rooms))
         log.info("session %s created for ticket %s (%s)", session.id, ticket.id, kind.value)
         return room
 
-    def _forget(self, room: Room) -> None:
+    async def _forget(self, room: Room) -> None:
         self._rooms.pop(room.id, None)
         self.services.metrics.sessions_live.set(len(self._rooms))
+        await self.services.room_registry.release(room.id)
 
     async def close(self) -> None:
         """End every room (node shutdown); their records say so."""
@@ -97,7 +127,7 @@ class RoomManager:
     async def close_orphans(self) -> None:
         """Mark sessions a previous run of this node left open as closed: their media is gone."""
         store, now = self.services.store, self.services.clock.now()
-        node = self.services.settings.node_id or "local"
+        node = self.node_id
         for record in await store.list_open_session_records(node=node):
             await store.update_session_record(
                 record.id, state=SessionState.CLOSED.value, ended_at=now

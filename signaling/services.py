@@ -11,6 +11,7 @@ from sessions.bus import EventBus, InProcessBus, create_bus
 from sessions.calendar import BusinessCalendar
 from sessions.clock import Clock, SystemClock
 from sessions.exceptions import InvalidStateError
+from sessions.room_registry import InProcessRoomRegistry, RoomRegistry, create_room_registry
 from sessions.sla import SlaPolicy
 from sessions.store import Store
 from signaling.auth import JwksCache, TokenIssuer, TokenVerifier
@@ -40,6 +41,8 @@ class Services:
     """Prometheus instruments."""
     bus: EventBus = field(default_factory=InProcessBus)
     """Domain events to webhooks, presence and other nodes."""
+    room_registry: RoomRegistry = field(default_factory=InProcessRoomRegistry)
+    """Which node each live room lives on."""
     analysis: AnalysisScheduler | None = None
     """Pose analysis workers shared by every room of the node (None until started)."""
     _store: Store | None = None
@@ -60,6 +63,7 @@ class Services:
         """Open the store and bring its schema up to date."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.bus.start()
+        await self.room_registry.start()
         store = await Store.open(self.settings.resolved_database_url())
         await store.migrate()
         self._store = store
@@ -72,6 +76,7 @@ class Services:
         analysis, self.analysis = self.analysis, None
         if analysis is not None:
             await analysis.close()
+        await self.room_registry.close()
         await self.bus.close()
         store, self._store = self._store, None
         if store is not None:
@@ -94,6 +99,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             secret, settings.jwt_issuer, settings.jwt_audience, settings.jwt_leeway_s, jwks
         ),
         bus=create_bus(settings.redis_url, settings.node_id or "local"),
+        room_registry=create_room_registry(settings.redis_url),
         ice=IceConfig(
             stun_urls=settings.stun_urls,
             turn_urls=settings.turn_urls,

@@ -143,7 +143,7 @@ async def join(ctx: CommandContext, command: JoinCommand) -> Reply:
         raise InvalidStateError(f"already joined session {ctx.membership.room.id}")
     principal = ctx.connection.principal
     assert principal is not None
-    room = ctx.rooms.get(command.session_id)
+    room = await ctx.rooms.get_or_redirect(command.session_id)
     await _require_ticket_access(ctx, room, principal.identity, principal.is_staff)
     participant = await room.join(ctx.connection, principal, command.name)
     ctx.membership = Membership(room, participant)
