@@ -21,7 +21,7 @@ import numpy as np
 
 from media.analysis.estimator import RgbImage, video_estimator
 from media.analysis.events import AnalysisUpdate
-from media.analysis.live import AnalysisScheduler
+from media.analysis.live import AnalysisScheduler, UpdateCallback
 from media.analysis.offline import read_frames
 
 WIDTH, HEIGHT = 640, 480
@@ -118,6 +118,43 @@ async def _feed(
         stream.submit(frames[int(t * src_fps) % len(frames)], t)
 
 
+class _Recorder:
+    """Latencies and analysed-frame counts per stream, after the warm-up."""
+
+    def __init__(self, streams: int) -> None:
+        self.latencies: list[float] = []
+        self.counts = [0] * streams
+
+    def callback(self, index: int) -> UpdateCallback:
+        """Return the on_update callback of stream ``index``."""
+
+        async def on_update(update: AnalysisUpdate) -> None:
+            if update.t >= WARMUP_S:
+                self.latencies.append(time.monotonic() - update.received_at)
+                self.counts[index] += 1
+
+        return on_update
+
+    def figures(self, seconds: float) -> dict[str, float]:
+        """Return latency percentiles and per-stream analysed rates."""
+        rates = [c / (seconds - WARMUP_S) for c in self.counts]
+        ordered = sorted(self.latencies) or [float("nan")]
+        p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+        return {
+            "latency_p50_ms": round(ordered[len(ordered) // 2] * 1000, 1),
+            "latency_p95_ms": round(p95 * 1000, 1),
+            "per_stream_fps_min": round(min(rates), 1),
+            "per_stream_fps_mean": round(sum(rates) / len(rates), 1),
+            "per_stream_fps_max": round(max(rates), 1),
+        }
+
+
+def _to_yuv(frames: list[RgbImage]) -> list[av.VideoFrame]:
+    return [
+        av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p") for f in frames
+    ]
+
+
 async def measure_live(
     frames: list[RgbImage],
     src_fps: float,
@@ -127,45 +164,30 @@ async def measure_live(
     workers: int | None,
 ) -> dict[str, Any]:
     """Feed ``streams`` streams in real time; return latency and per-stream analysed rates."""
-    video = [
-        av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p") for f in frames
-    ]
-    latencies: list[float] = []
-    counts = [0] * streams
+    video = await asyncio.to_thread(_to_yuv, frames)
+    recorder = _Recorder(streams)
     scheduler = AnalysisScheduler(workers=workers)
     await scheduler.start()
-
-    def callback(index: int) -> Any:
-        async def on_update(update: AnalysisUpdate) -> None:
-            if update.t >= WARMUP_S:
-                latencies.append(time.monotonic() - update.received_at)
-                counts[index] += 1
-
-        return on_update
-
     try:
         for i in range(streams):
-            scheduler.add_stream(f"bench{i}", "squat", "en", None, callback(i))
+            stream = scheduler.add_stream(f"bench{i}", "squat", "en", None, recorder.callback(i))
+            await stream.wait_ready()
+        # Streams start a fraction of a frame apart, as independent cameras would.
+        offsets = [i / (fps * streams) for i in range(streams)]
         await asyncio.gather(
             *(
-                _feed(scheduler, f"bench{i}", video, src_fps, fps, seconds, i / (fps * streams))
+                _feed(scheduler, f"bench{i}", video, src_fps, fps, seconds, offsets[i])
                 for i in range(streams)
             )
         )
         await asyncio.sleep(0.3)
     finally:
         await scheduler.close()
-    rates = [c / (seconds - WARMUP_S) for c in counts]
-    ordered = sorted(latencies) or [float("nan")]
     return {
         "streams": streams,
         "workers": scheduler.workers,
         "input_fps": fps,
-        "latency_p50_ms": round(ordered[len(ordered) // 2] * 1000, 1),
-        "latency_p95_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000, 1),
-        "per_stream_fps_min": round(min(rates), 1),
-        "per_stream_fps_mean": round(sum(rates) / len(rates), 1),
-        "per_stream_fps_max": round(max(rates), 1),
+        **recorder.figures(seconds),
     }
 
 

@@ -24,6 +24,7 @@ from media.analysis.estimator import (
     RgbImage,
     video_estimator,
 )
+from media.analysis.events import AnalysisUpdate
 from media.analysis.landmarks import PoseResult
 from media.analysis.library import ExerciseLibrary, default_library
 from media.analysis.tracker import ExerciseTracker
@@ -87,6 +88,14 @@ class _AnnotatedWriter:
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(bgr), format="bgr24")
         self._container.mux(self._stream.encode(frame))
 
+    def write_annotated(
+        self, rgb: RgbImage, pose: PoseResult | None, update: AnalysisUpdate
+    ) -> None:
+        """Draw the analysis onto a copy of ``rgb`` and encode it."""
+        bgr = cast(RgbImage, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        draw_analysis(bgr, pose, update)
+        self.write(bgr)
+
     def close(self) -> None:
         """Flush the encoder and finish the file."""
         self._container.mux(self._stream.encode(None))
@@ -108,33 +117,39 @@ def analyze_video(
     library = library or default_library()
     tracker = ExerciseTracker(library.get(exercise), language, targets, library)
     video = Path(path)
+    annotated = Path(annotated_out) if annotated_out is not None else None
+    rows, size = _analyse_frames(video, tracker, estimator_factory, annotated)
+    if landmarks_out is not None:
+        _write_landmarks(Path(landmarks_out), video, size, rows)
+    return tracker.report()
+
+
+def _analyse_frames(
+    video: Path, tracker: ExerciseTracker, factory: EstimatorFactory, annotated: Path | None
+) -> tuple[list[dict[str, Any]], tuple[int, int]]:
+    """Feed every frame to ``tracker``; return the landmark rows and the frame size."""
     estimator: PoseEstimator | None = None
-    rows: list[dict[str, Any]] = []
     writer: _AnnotatedWriter | None = None
+    rows: list[dict[str, Any]] = []
     size = (0, 0)
     try:
         for t, rgb, fps in read_frames(video):
             size = (rgb.shape[1], rgb.shape[0])
             # Created after the first frame decoded: a bad file fails before the model loads.
-            estimator = estimator or estimator_factory()
+            estimator = estimator or factory()
             pose = estimator.estimate(rgb, int(t * 1000))
             update = tracker.feed(t, pose)
             rows.append(_landmark_row(len(rows), t, pose))
-            if annotated_out is not None:
-                if writer is None:
-                    writer = _AnnotatedWriter(Path(annotated_out), fps, *size)
-                bgr = cast(RgbImage, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-                draw_analysis(bgr, pose, update)
-                writer.write(bgr)
+            if annotated is not None:
+                writer = writer or _AnnotatedWriter(annotated, fps, *size)
+                writer.write_annotated(rgb, pose, update)
         tracker.finish()
     finally:
         if estimator is not None:
             estimator.close()
         if writer is not None:
             writer.close()
-    if landmarks_out is not None:
-        _write_landmarks(Path(landmarks_out), video, size, rows)
-    return tracker.report()
+    return rows, size
 
 
 def _landmark_row(index: int, t: float, pose: PoseResult | None) -> dict[str, Any]:
