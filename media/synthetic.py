@@ -193,3 +193,64 @@ class ToneAudioTrack(MediaStreamTrack):
         frame.pts = start
         frame.time_base = Fraction(1, AUDIO_RATE)
         return frame
+
+
+def encode_vp8_loop(
+    width: int, height: int, fps: float, bitrate_bps: int, frames: int
+) -> list[bytes]:
+    """Encode ``frames`` frames to VP8 once, keyframe first and only, for replay.
+
+    Encoding 720p live costs a client a large part of a core; benchmarks that only count
+    packets replay this loop instead, at a camera-like bitrate and almost no CPU. Each
+    frame gets a band of fresh noise, so delta frames carry real bits as a camera's do.
+    """
+    codec = av.CodecContext.create("libvpx", "w")
+    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
+    codec.time_base = Fraction(1, round(fps))
+    codec.bit_rate = bitrate_bps
+    codec.gop_size = frames
+    codec.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    payloads: list[bytes] = []
+    for i in range(frames):
+        frame = av.VideoFrame.from_ndarray(_loop_frame(width, height, i), format="yuv420p")
+        frame.pts, frame.time_base = i, Fraction(1, round(fps))
+        payloads.extend(bytes(p) for p in codec.encode(frame))
+    payloads.extend(bytes(p) for p in codec.encode(None))
+    return payloads
+
+
+def _loop_frame(width: int, height: int, index: int) -> np.ndarray:
+    """A yuv420p image: a rolled ramp, a moving band of fresh 8x8 noise, a stamp."""
+    luma = np.roll(_background(width, height, "ramp"), index * 4, axis=1)
+    band = height // 6
+    top = (index * band // 2) % (height - band)
+    rng = np.random.default_rng(index)
+    blocks = rng.integers(16, 236, size=(band // 8 + 1, width // 8 + 1), dtype=np.uint8)
+    luma[top : top + band] = np.kron(blocks, np.ones((8, 8), dtype=np.uint8))[:band, :width]
+    draw_stamp(luma, Stamp(index, 0))
+    return np.vstack([luma, np.full((height // 2, width), 128, dtype=np.uint8)])
+
+
+class LoopedVp8Track(MediaStreamTrack):
+    """Replays pre-encoded VP8 frames in a loop at ``fps``; aiortc's sender only packetizes
+    them. The loop starts with its only keyframe, so a new receiver waits at most a loop."""
+
+    kind = "video"
+
+    def __init__(self, payloads: list[bytes], fps: float) -> None:
+        super().__init__()
+        if not payloads:
+            raise ValueError("nothing to replay")
+        self._payloads = payloads
+        self._fps = fps
+        self._pacer = _Pacer(1.0 / fps)
+
+    async def recv(self) -> av.Packet:
+        """Return the next encoded frame at the track's frame rate."""
+        if self.readyState != "live":
+            raise MediaStreamError
+        count = await self._pacer.next()
+        packet = av.Packet(self._payloads[count % len(self._payloads)])
+        packet.pts = round(count * VIDEO_CLOCK / self._fps)
+        packet.time_base = Fraction(1, VIDEO_CLOCK)
+        return packet

@@ -18,10 +18,14 @@ from dataclasses import asdict
 from multiprocessing.connection import Connection
 from typing import Any
 
+from aiortc import MediaStreamTrack
 from aiortc.codecs import vpx
 
 from media.loopback import Publisher, Subscriber, TrackStats, start_publisher
-from media.synthetic import StampedVideoTrack
+from media.synthetic import LoopedVp8Track, StampedVideoTrack, encode_vp8_loop
+
+#: One second at 30 fps: encoding it costs the client a few seconds once.
+LOOP_FRAMES = 30
 
 
 class ClientProcess:
@@ -79,7 +83,8 @@ class _Clients:
         if command == "stop":
             return False
         if command == "publish":
-            self.publishers.append(await start_publisher([_track(message)], self.signal))
+            track = await _make_track(message)
+            self.publishers.append(await start_publisher([track], self.signal))
             await self.reply("ok")
         elif command == "subscribe":
             subscriber = Subscriber(decode=message[2])
@@ -111,7 +116,8 @@ class _Clients:
             # The subscriber answers a publisher's offer directly.
             return await self.direct.answer(offer_sdp)  # type: ignore[union-attr]
 
-        publisher_pc.append(await start_publisher([_track(message)], offer_to_answer))
+        track = await _make_track(message)
+        publisher_pc.append(await start_publisher([track], offer_to_answer))
         self.publishers.extend(publisher_pc)
 
     def _direct(self) -> list[dict[str, Any]]:
@@ -125,8 +131,13 @@ class _Clients:
             await self.direct.close()
 
 
-def _track(message: tuple[Any, ...]) -> StampedVideoTrack:
+async def _make_track(message: tuple[Any, ...]) -> MediaStreamTrack:
     _, width, height, fps, detail, bitrate_bps = message
+    if detail == "loop":
+        payloads = await asyncio.to_thread(
+            encode_vp8_loop, int(width), int(height), float(fps), int(bitrate_bps), LOOP_FRAMES
+        )
+        return LoopedVp8Track(payloads, float(fps))
     # Benchmark client only: aiortc's VP8 encoder starts at 500 kbps, well below what a
     # browser sends at 720p; it reads this constant when the sender creates its encoder.
     vpx.DEFAULT_BITRATE = int(bitrate_bps)

@@ -15,6 +15,7 @@ import asyncio
 import json
 import statistics
 import time
+from dataclasses import dataclass
 
 import av
 from aiortc import MediaStreamTrack, RTCSessionDescription
@@ -22,7 +23,7 @@ from aiortc.codecs import vpx
 from aiortc.mediastreams import MediaStreamError
 
 from media.benchmarks.clients import ClientPool, ClientProcess
-from media.benchmarks.measure import median_cpu, publish, subscribe, wait_until
+from media.benchmarks.measure import publish, subscribe, wait_until
 from media.producer import Producer
 from media.router import Router
 from media.tap import capability_for
@@ -48,9 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument(
         "--detail",
-        choices=["noise", "ramp"],
-        default="noise",
-        help="background: noise needs a camera-like bitrate, ramp compresses to little",
+        choices=["loop", "noise", "ramp"],
+        default="loop",
+        help="publisher video: loop replays frames encoded once at --bitrate-kbps (cheap "
+        "for the client); noise and ramp are encoded live by aiortc",
     )
     parser.add_argument(
         "--bitrate-kbps",
@@ -99,6 +101,50 @@ async def run(args: argparse.Namespace) -> dict[str, float | int | str]:
         await clients.stop()
 
 
+@dataclass
+class Window:
+    """What one measuring window saw."""
+
+    cpu_s: float
+    "Server-process CPU time (all threads)."
+    wall_s: float
+    "Wall time."
+    produced: int
+    "Frames the producer received."
+    delivered: list[int]
+    "Frames each subscriber received."
+
+    def net_cpu_us_per_delivery(self, base_us_per_produced: float) -> float:
+        """CPU per frame delivered to one subscriber, after the per-frame base cost."""
+        net_s = self.cpu_s - base_us_per_produced * self.produced / 1e6
+        return 1e6 * net_s / max(1, sum(self.delivered))
+
+    def delivered_pct(self) -> list[float]:
+        """Each subscriber's frames as a share of the frames the producer received."""
+        return [100.0 * d / max(1, self.produced) for d in self.delivered]
+
+
+async def _window(clients: ClientPool, producer: Producer, seconds: float) -> Window:
+    frames0, produced0 = await clients.video_frames(), producer.frames_received
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    await asyncio.sleep(seconds)
+    cpu1, wall1 = time.process_time(), time.perf_counter()
+    frames1, produced1 = await clients.video_frames(), producer.frames_received
+    delivered = [b - a for a, b in zip(frames0, frames1, strict=True)]
+    return Window(cpu1 - cpu0, wall1 - wall0, produced1 - produced0, delivered)
+
+
+async def _windows(
+    args: argparse.Namespace, clients: ClientPool, producer: Producer
+) -> list[Window]:
+    return [await _window(clients, producer, args.window_s) for _ in range(args.windows)]
+
+
+def _base_us(windows: list[Window]) -> float:
+    """Median server CPU per frame received, with no subscriber."""
+    return statistics.median(1e6 * w.cpu_s / max(1, w.produced) for w in windows)
+
+
 async def _run(
     args: argparse.Namespace, router: Router, clients: ClientPool
 ) -> dict[str, float | int | str]:
@@ -114,80 +160,83 @@ async def _run(
         )
     )
     await asyncio.sleep(args.warmup_s)
-    idle = await median_cpu(args.window_s, args.windows)
+    idle = await _windows(args, clients, producer)
     forwarding = await _forwarding_phase(args, router, clients, producer)
-    reencoding = await _reencoding_phase(args, router, clients, producer)
-    forward_per = (forwarding["cpu_pct"] - idle) / args.subscribers
-    reencode_per = (reencoding["cpu_pct"] - reencoding["decode_cpu_pct"]) / max(
-        1, args.reencode_subscribers
+    # Forwarding must not have decoded anything (decoding starts with the next phase).
+    decoded_while_forwarding = producer.decoded_frames
+    decode_only, reencoding = await _reencoding_phase(args, router, clients, producer)
+    figures = _figures(args, idle, forwarding, decode_only, reencoding)
+    figures["producer_decoded_frames_while_forwarding"] = decoded_while_forwarding
+    return figures
+
+
+def _figures(
+    args: argparse.Namespace,
+    idle: list[Window],
+    forwarding: list[Window],
+    decode_only: list[Window],
+    reencoding: list[Window],
+) -> dict[str, float | int | str]:
+    forward_us = statistics.median(w.net_cpu_us_per_delivery(_base_us(idle)) for w in forwarding)
+    reencode_us = statistics.median(
+        w.net_cpu_us_per_delivery(_base_us(decode_only)) for w in reencoding
     )
+    delivered = [p for w in forwarding for p in w.delivered_pct()]
+    wall = sum(w.wall_s for w in forwarding)
     return {
         "resolution": f"{args.width}x{args.height}@{args.fps:g}",
         "detail": args.detail,
         "target_kbps": args.bitrate_kbps,
         "subscribers": args.subscribers,
         "reencode_subscribers": args.reencode_subscribers,
-        "server_cpu_publisher_only_pct": round(idle, 2),
-        "server_cpu_forwarding_pct": round(forwarding["cpu_pct"], 2),
-        "forward_cpu_per_subscriber_pct": round(forward_per, 3),
-        "server_cpu_decode_once_pct": round(reencoding["decode_cpu_pct"], 2),
-        "server_cpu_reencoding_pct": round(reencoding["cpu_pct"], 2),
-        "reencode_cpu_per_subscriber_pct": round(reencode_per, 2),
-        "reencode_to_forward_ratio": round(reencode_per / forward_per, 1)
-        if forward_per > 0
+        "publisher_fps_while_forwarding": round(sum(w.produced for w in forwarding) / wall, 1),
+        "server_cpu_publisher_only_pct": round(_cpu_pct(idle), 2),
+        "server_cpu_forwarding_pct": round(_cpu_pct(forwarding), 2),
+        "server_cpu_decode_once_pct": round(_cpu_pct(decode_only), 2),
+        "server_cpu_reencoding_pct": round(_cpu_pct(reencoding), 2),
+        "forward_cpu_us_per_subscriber_frame": round(forward_us, 1),
+        "reencode_cpu_us_per_subscriber_frame": round(reencode_us, 1),
+        "forward_cpu_per_subscriber_at_fps_pct": round(forward_us * args.fps / 1e4, 3),
+        "reencode_cpu_per_subscriber_at_fps_pct": round(reencode_us * args.fps / 1e4, 2),
+        "reencode_to_forward_ratio": round(reencode_us / forward_us, 1)
+        if forward_us > 0
         else float("inf"),
-        "publisher_video_kbps": round(forwarding["kbps"]),
-        "publisher_fps": round(forwarding["fps"], 1),
-        "frames_delivered_min_pct": round(forwarding["delivered_min_pct"], 1),
-        "frames_delivered_median_pct": round(forwarding["delivered_median_pct"], 1),
-        "producer_decoded_frames_while_forwarding": int(forwarding["decoded"]),
-        "server_frames_dropped_while_forwarding": int(forwarding["dropped"]),
-        "reencode_frames_delivered_median_pct": round(reencoding["delivered_median_pct"], 1),
+        "frames_delivered_min_pct": round(min(delivered), 1),
+        "frames_delivered_median_pct": round(statistics.median(delivered), 1),
+        "reencode_frames_delivered_median_pct": round(
+            statistics.median(p for w in reencoding for p in w.delivered_pct()), 1
+        ),
     }
+
+
+def _cpu_pct(windows: list[Window]) -> float:
+    return statistics.median(100.0 * w.cpu_s / w.wall_s for w in windows)
+
+
+async def _all_receiving(args: argparse.Namespace, clients: ClientPool) -> None:
+    async def receiving() -> bool:
+        return min(await clients.video_frames()) >= args.fps
+
+    await wait_until(receiving, 60.0)
+    await asyncio.sleep(args.warmup_s)
 
 
 async def _forwarding_phase(
     args: argparse.Namespace, router: Router, clients: ClientPool, producer: Producer
-) -> dict[str, float]:
-    consumer_ids: list[str] = []
+) -> list[Window]:
     for i in range(args.subscribers):
-        transport_id = await subscribe(
-            router, clients.viewer(i), f"viewer{i}", producer.id, decode=False
-        )
-        consumer_ids.extend(router.transport(transport_id).consumers)
-
-    async def all_receiving() -> bool:
-        return min(await clients.video_frames()) >= args.fps
-
-    await wait_until(all_receiving, 60.0)
-    await asyncio.sleep(args.warmup_s)
-    frames0, produced0 = await clients.video_frames(), producer.frames_received
-    bytes0, started = producer.bytes_received, time.perf_counter()
-    cpu = await median_cpu(args.window_s, args.windows)
-    frames1, produced1 = await clients.video_frames(), producer.frames_received
-    elapsed = time.perf_counter() - started
-    kbps = 8 * (producer.bytes_received - bytes0) / elapsed / 1000
-    produced = max(1, produced1 - produced0)
-    delivered = [100.0 * (b - a) / produced for a, b in zip(frames0, frames1, strict=True)]
-    decoded = producer.decoded_frames
-    dropped = sum(router.consumer(c).frames_dropped for c in consumer_ids)
+        await subscribe(router, clients.viewer(i), f"viewer{i}", producer.id, decode=False)
+    await _all_receiving(args, clients)
+    windows = await _windows(args, clients, producer)
     for i in range(args.subscribers):
         await router.close_participant(f"viewer{i}")
     await clients.close_subscribers()
-    return {
-        "cpu_pct": cpu,
-        "delivered_min_pct": min(delivered),
-        "delivered_median_pct": statistics.median(delivered),
-        "decoded": decoded,
-        "dropped": dropped,
-        "kbps": kbps,
-        "fps": (produced1 - produced0) / elapsed,
-    }
+    return windows
 
 
 async def _reencoding_phase(
     args: argparse.Namespace, router: Router, clients: ClientPool, producer: Producer
-) -> dict[str, float]:
+) -> tuple[list[Window], list[Window]]:
     def decode_only(frame: av.VideoFrame) -> None:
         pass
 
@@ -196,32 +245,19 @@ async def _reencoding_phase(
     # reads this constant when a sender creates its encoder (benchmark process only).
     vpx.DEFAULT_BITRATE = args.bitrate_kbps * 1000
     await asyncio.sleep(args.warmup_s)
-    decode_cpu = await median_cpu(args.window_s, args.windows)
-    transports = [
+    decoding = await _windows(args, clients, producer)
+    subscribers = [
         await _reencoding_subscriber(router, clients.viewer(i), producer, f"reencode{i}")
         for i in range(args.reencode_subscribers)
     ]
-
-    async def all_receiving() -> bool:
-        return min(await clients.video_frames()) >= args.fps
-
-    await wait_until(all_receiving, 60.0)
-    await asyncio.sleep(args.warmup_s)
-    frames0, produced0 = await clients.video_frames(), producer.frames_received
-    cpu = await median_cpu(args.window_s, args.windows)
-    frames1, produced1 = await clients.video_frames(), producer.frames_received
-    produced = max(1, produced1 - produced0)
-    delivered = [100.0 * (b - a) / produced for a, b in zip(frames0, frames1, strict=True)]
-    for transport, track in transports:
+    await _all_receiving(args, clients)
+    reencoding = await _windows(args, clients, producer)
+    for transport, track in subscribers:
         producer.remove_frame_observer(track.push)
         await transport.close()
     await clients.close_subscribers()
     producer.remove_frame_observer(decode_only)
-    return {
-        "cpu_pct": cpu,
-        "decode_cpu_pct": decode_cpu,
-        "delivered_median_pct": statistics.median(delivered),
-    }
+    return decoding, reencoding
 
 
 async def _reencoding_subscriber(

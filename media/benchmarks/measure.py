@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import Sequence
 
@@ -11,18 +10,6 @@ from media.benchmarks.clients import ClientProcess
 from media.router import Router
 
 PUBLISHER = "bench-publisher"
-
-
-async def cpu_window(seconds: float) -> float:
-    """Server-process CPU over a window of wall time, in percent of one core (all threads)."""
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    await asyncio.sleep(seconds)
-    return 100.0 * (time.process_time() - cpu0) / (time.perf_counter() - wall0)
-
-
-async def median_cpu(seconds: float, windows: int) -> float:
-    """Median of several CPU windows, which resists other work on a shared machine."""
-    return statistics.median([await cpu_window(seconds) for _ in range(windows)])
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

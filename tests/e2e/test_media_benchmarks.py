@@ -31,7 +31,7 @@ async def test_fanout_reports_forwarding_and_reencoding_side_by_side() -> None:
     assert figures["subscribers"] == 2
     assert figures["producer_decoded_frames_while_forwarding"] == 0
     assert float(figures["frames_delivered_min_pct"]) > 50
-    for key in ("forward_cpu_per_subscriber_pct", "reencode_cpu_per_subscriber_pct"):
+    for key in ("forward_cpu_us_per_subscriber_frame", "reencode_cpu_us_per_subscriber_frame"):
         assert isinstance(figures[key], float)
     assert "reencode_to_forward_ratio" in figures
 
