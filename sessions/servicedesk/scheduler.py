@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 #: Statuses whose clocks can still change: the active ones and resolved (callback clock).
 WATCHED = frozenset({*ACTIVE_STATUSES, TicketStatus.RESOLVED})
 ACTOR = "system:sla"
+#: Seconds close() waits for a pass in progress before cancelling it.
+CLOSE_TIMEOUT = 30.0
 
 EscalationHook = Callable[[Ticket], Awaitable[None]]
 
@@ -98,10 +100,12 @@ class SlaScheduler:
         if self.state is SchedulerState.CLOSED:
             return
         self._set_state(SchedulerState.CLOSED)
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Let a pass in progress finish: cancelling it mid-transaction could leave a
+            # database connection holding its lock. wait_for cancels only if it overruns.
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._task, CLOSE_TIMEOUT)
             self._task = None
 
     async def _loop(self) -> None:
@@ -109,6 +113,8 @@ class SlaScheduler:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._sleep_seconds())
             self._wake.clear()
+            if self.state is not SchedulerState.RUNNING:
+                return
             try:
                 await self.run_once()
             except Exception:

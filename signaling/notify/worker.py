@@ -98,10 +98,12 @@ class OutboxWorker:
         if self.state is WorkerState.CLOSED:
             return
         self._set_state(WorkerState.CLOSED)
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # A pass in progress finishes (its attempts are bounded); cancelling it could
+            # leave a claimed message waiting out its lease, or a connection mid-transaction.
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._task, self.retry.attempt_timeout + 30)
         for transport in self.transports.values():
             await transport.close()
 
@@ -112,7 +114,7 @@ class OutboxWorker:
             except Exception:
                 logger.exception("outbox pass failed")
                 report = PassReport()
-            if report.attempted < self.batch:
+            if report.attempted < self.batch and self.state is WorkerState.RUNNING:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
                 self._wake.clear()

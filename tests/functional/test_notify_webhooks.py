@@ -212,28 +212,25 @@ async def test_client_error_is_dead_at_once(store: Store, aiohttp_server: Server
     assert "HTTP 410" in dead.last_error
 
 
-async def test_queued_events_survive_a_restart(
-    tmp_path: Path, aiohttp_server: ServerFactory
-) -> None:
+async def test_queued_events_survive_a_restart(store: Store, aiohttp_server: ServerFactory) -> None:
     """Queued before a restart, delivered after it by a new worker on a reopened store."""
     clock = ManualClock(T0)
     receiver = Receiver(clock, [])
-    url = f"sqlite+aiosqlite:///{tmp_path / 'restart.db'}"
-    store = await Store.open(url)
-    await store.migrate()
     outbox, worker = await setup(store, aiohttp_server, receiver)
     await outbox.publish("ticket.escalated", {"ticket_id": "tkt_6"}, T0)
     await worker.close()
     await store.close()
-    store = await Store.open(url)
-    outbox = OutboxRepository(store.sessionmaker)
-    transport = WebhookTransport(outbox.get_endpoint, clock)
-    worker = OutboxWorker(
-        outbox, {Channel.WEBHOOK: transport}, clock, NO_JITTER, poll_interval=0.02
-    )
-    await worker.start()
-    await asyncio.wait_for(receiver.arrived.wait(), 10)
-    await worker.close()
-    await worker.close()  # idempotent
+    reopened = await Store.open(store.url)
+    try:
+        outbox = OutboxRepository(reopened.sessionmaker)
+        transport = WebhookTransport(outbox.get_endpoint, clock)
+        worker = OutboxWorker(
+            outbox, {Channel.WEBHOOK: transport}, clock, NO_JITTER, poll_interval=0.02
+        )
+        await worker.start()
+        await asyncio.wait_for(receiver.arrived.wait(), 10)
+        await worker.close()
+        await worker.close()  # idempotent
+    finally:
+        await reopened.close()
     assert receiver.received[0]["data"] == {"ticket_id": "tkt_6"}
-    await store.close()

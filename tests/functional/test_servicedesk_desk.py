@@ -3,7 +3,7 @@ aftercare, complaints and the weekly report."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
@@ -53,6 +53,25 @@ class Desk:
         return [e for e in self.events if isinstance(e, OfferMade)]
 
 
+DeskFactory = Callable[[Store, ManualClock], Awaitable[Desk]]
+
+
+@pytest.fixture
+async def make_desk() -> AsyncIterator[DeskFactory]:
+    """Start desks; every desk is closed at teardown, even when the test failed."""
+    made: list[Desk] = []
+
+    async def factory(store: Store, clock: ManualClock) -> Desk:
+        under = Desk(store, clock)
+        made.append(under)
+        await under.desk.start()
+        return under
+
+    yield factory
+    for under in made:
+        await under.desk.close()
+
+
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
     """A migrated store."""
@@ -90,11 +109,10 @@ async def open_ticket(store: Store, now: datetime, tier: Tier = Tier.URGENT) -> 
     )
 
 
-async def test_offer_accept_assigns_in_the_store(store: Store) -> None:
+async def test_offer_accept_assigns_in_the_store(store: Store, make_desk: DeskFactory) -> None:
     """The matching expert gets the offer; accepting assigns the ticket."""
     clock = ManualClock(T0)
-    under = Desk(store, clock)
-    await under.desk.start()
+    under = await make_desk(store, clock)
     await add_experts(under.desk, "ana")
     with pytest.raises(ValidationError, match="unknown skills"):
         await under.desk.register_expert(
@@ -108,14 +126,14 @@ async def test_offer_accept_assigns_in_the_store(store: Store) -> None:
     assert (assigned.status, assigned.assignee) == (TicketStatus.ASSIGNED, "ana")
     assert assigned.first_response_at == T0
     assert any(isinstance(e, TicketAssigned) for e in under.events)
-    await under.desk.close()
 
 
-async def test_offer_expires_goes_to_next_and_late_answer_is_refused(store: Store) -> None:
+async def test_offer_expires_goes_to_next_and_late_answer_is_refused(
+    store: Store, make_desk: DeskFactory
+) -> None:
     """No answer in 60 s: the next expert is offered it; the first one's accept fails."""
     clock = ManualClock(T0)
-    under = Desk(store, clock)
-    await under.desk.start()
+    under = await make_desk(store, clock)
     await add_experts(under.desk, "ana", "ben")
     ticket = await open_ticket(store, T0)
     await under.desk.ticket_opened(ticket.id)
@@ -128,40 +146,40 @@ async def test_offer_expires_goes_to_next_and_late_answer_is_refused(store: Stor
         await under.desk.accept_offer(first.offer.id, first.offer.expert)
     await under.desk.accept_offer(second.offer.id, second.offer.expert)
     assert (await store.get_ticket(ticket.id)).assignee == second.offer.expert
-    await under.desk.close()
 
 
-async def test_restart_restores_experts_queue_and_load(tmp_path: Path) -> None:
+async def test_restart_restores_experts_queue_and_load(
+    store: Store, tmp_path: Path, make_desk: DeskFactory
+) -> None:
     """After a restart the experts, the waiting tickets and who holds what come back."""
     clock = ManualClock(T0)
-    store = await open_store(tmp_path)
-    first = Desk(store, clock)
-    await first.desk.start()
+    first = await make_desk(store, clock)
     await add_experts(first.desk, "ana")
     held = await open_ticket(store, T0)
     await first.desk.ticket_opened(held.id)
     await first.desk.accept_offer(first.offers()[0].offer.id, "ana")
     waiting = await open_ticket(store, T0, Tier.ROUTINE)
     await first.desk.close()
-    await store.close()
 
-    store = await open_store(tmp_path)
-    second = Desk(store, clock)
-    await second.desk.start()
-    assert [e.identity for e in second.desk.experts()] == ["ana"]
-    assert [e.ticket_id for e in second.desk.queue()] == [waiting.id]
-    assert second.desk.router.load("ana") == 1
-    await second.desk.set_presence("ana", Presence.ONLINE)
-    assert [o.offer.ticket_id for o in second.offers()] == [waiting.id]
-    await second.desk.close()
-    await store.close()
+    reopened = await open_store(tmp_path)
+    try:
+        second = await make_desk(reopened, clock)
+        assert [e.identity for e in second.desk.experts()] == ["ana"]
+        assert [e.ticket_id for e in second.desk.queue()] == [waiting.id]
+        assert second.desk.router.load("ana") == 1
+        await second.desk.set_presence("ana", Presence.ONLINE)
+        assert [o.offer.ticket_id for o in second.offers()] == [waiting.id]
+        await second.desk.close()
+    finally:
+        await reopened.close()
 
 
-async def test_breach_escalates_and_offers_reassignment_to_someone_else(store: Store) -> None:
+async def test_breach_escalates_and_offers_reassignment_to_someone_else(
+    store: Store, make_desk: DeskFactory
+) -> None:
     """The assignee let the resolution clock breach: another expert is offered the ticket."""
     clock = ManualClock(T0)
-    under = Desk(store, clock)
-    await under.desk.start()
+    under = await make_desk(store, clock)
     await add_experts(under.desk, "ana", "ben")
     ticket = await open_ticket(store, T0)
     await under.desk.ticket_opened(ticket.id)
@@ -177,14 +195,14 @@ async def test_breach_escalates_and_offers_reassignment_to_someone_else(store: S
     taken = await under.desk.accept_offer(reoffer.id, reoffer.expert)
     assert (taken.status, taken.assignee) == (TicketStatus.ASSIGNED, reoffer.expert)
     assert under.desk.router.load(offer.expert) == 0
-    await under.desk.close()
 
 
-async def test_resolution_callback_survey_once_and_report(store: Store) -> None:
+async def test_resolution_callback_survey_once_and_report(
+    store: Store, make_desk: DeskFactory
+) -> None:
     """Resolving schedules a callback and a one-time survey that shows in the report."""
     clock = ManualClock(T0)
-    under = Desk(store, clock)
-    await under.desk.start()
+    under = await make_desk(store, clock)
     await store.upsert_user(
         identity="clinic-1",
         display_name="Clinic",
@@ -223,14 +241,12 @@ async def test_resolution_callback_survey_once_and_report(store: Store) -> None:
     assert [m.payload["to"] for m in invitations] == ["tech@clinic.example"]
     # The ticket's language (en) decides, not the account's default (zh-CN).
     assert str(invitations[0].payload["subject"]).startswith("How did we do?")
-    await under.desk.close()
 
 
-async def test_overdue_complaint_is_announced_once(store: Store) -> None:
+async def test_overdue_complaint_is_announced_once(store: Store, make_desk: DeskFactory) -> None:
     """A complaint open past 5 working days gets one timeline entry and one event."""
     clock = ManualClock(T0)
-    under = Desk(store, clock)
-    await under.desk.start()
+    under = await make_desk(store, clock)
     ticket = await open_ticket(store, T0)
     complaint = await under.desk.open_complaint(ticket.id, "nobody called back", "clinic-1")
     assert complaint.due_at == T0 + timedelta(days=7)  # Wednesday to next Wednesday
@@ -241,4 +257,3 @@ async def test_overdue_complaint_is_announced_once(store: Store) -> None:
     assert timeline.count("complaint_overdue") == 1
     closed = await under.desk.close_complaint(complaint.id, "apologised, callback done", "sup-1")
     assert closed.closed_at == clock.now()
-    await under.desk.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -130,10 +130,26 @@ async def test_at_risk_notifies_the_supervisor_once(store: Store) -> None:
     assert (await store.get_ticket(ticket.id)).status is TicketStatus.OPEN
 
 
-async def test_restart_escalates_due_breaches_exactly_once(db_url: str) -> None:
+@pytest.fixture
+async def opener() -> AsyncIterator[Callable[[str], Awaitable[Store]]]:
+    """Opens migrated stores and closes them all at teardown (also after a failure)."""
+    opened: list[Store] = []
+
+    async def open_tracked(url: str) -> Store:
+        opened.append(await open_store(url))
+        return opened[-1]
+
+    yield open_tracked
+    for store in opened:
+        await store.close()
+
+
+async def test_restart_escalates_due_breaches_exactly_once(
+    db_url: str, opener: Callable[[str], Awaitable[Store]]
+) -> None:
     """Clocks set, scheduler stopped, time advanced, started again: one escalation each."""
     clock = ManualClock(T0)
-    store = await open_store(db_url)
+    store = await opener(db_url)
     await add_supervisor(store)
     urgent = await new_ticket(store, Tier.URGENT, "ventilator fault")
     routine = await new_ticket(store, Tier.ROUTINE, "calibration")
@@ -151,7 +167,7 @@ async def test_restart_escalates_due_breaches_exactly_once(db_url: str) -> None:
     await store.close()
 
     clock.set(T0 + timedelta(hours=3))  # urgent due 11:00, routine due 12:00: both passed
-    store = await open_store(db_url)
+    store = await opener(db_url)
     escalated: list[str] = []
 
     async def hook(ticket: Ticket) -> None:
@@ -177,7 +193,6 @@ async def test_restart_escalates_due_breaches_exactly_once(db_url: str) -> None:
         assert [c["to"] for c in changes] == ["escalated"]
     assert (await store.get_ticket(answered.id)).status is TicketStatus.ASSIGNED
     assert [e for e, _ in await emails(store)] == ["email.sla_breached"] * 2
-    await store.close()
 
 
 async def test_two_schedulers_racing_escalate_once(store: Store) -> None:
