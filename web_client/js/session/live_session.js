@@ -101,7 +101,7 @@ export class LiveSession extends EventTarget {
     this.emit("local", this.localStream);
   }
 
-  async connect() {
+  async connect(redirected = false) {
     const signaling = new Signaling(this.url);
     this.signaling = signaling;
     try {
@@ -116,6 +116,12 @@ export class LiveSession extends EventTarget {
     try {
       reply = await signaling.request("join", { session_id: this.sessionId });
     } catch (error) {
+      if (error.code === "wrong_node" && error.details.url && !redirected) {
+        // The room lives on another node (scale-out): signaling for it must reach that node.
+        signaling.close();
+        this.url = signalingUrl(error.details.url);
+        return this.connect(true);
+      }
       if (["not_found", "invalid_state"].includes(error.code)) this.finish(State.ENDED, error.code);
       else if (error.code === "forbidden") this.finish(State.REMOVED, error.code);
       throw error;

@@ -2,16 +2,18 @@
 
 /** A command answered with an error, or a connection that could not do it. */
 export class SignalingError extends Error {
-  constructor(code, message) {
+  constructor(code, message, details = {}) {
     super(`${code}: ${message}`);
     this.code = code;
+    this.details = details;
   }
 }
 
-/** The /ws URL of the server that served this page. */
-export function signalingUrl() {
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}/ws`;
+/** The /ws URL of a node (by default the one that served this page). */
+export function signalingUrl(base = location.href) {
+  const url = new URL("/ws", base);
+  url.protocol = ["https:", "wss:"].includes(url.protocol) ? "wss:" : "ws:";
+  return url.href;
 }
 
 /** Signaling over one WebSocket; dispatches "event" (detail: message) and "close". */
@@ -59,7 +61,10 @@ export class Signaling extends EventTarget {
       this.pending.delete(message.id);
       clearTimeout(waiter.timer);
       if (message.ok) waiter.resolve(message);
-      else waiter.reject(new SignalingError(message.error?.code || "error", message.error?.message || ""));
+      else {
+        const error = message.error || {};
+        waiter.reject(new SignalingError(error.code || "error", error.message || "", error.details || {}));
+      }
       return;
     }
     this.dispatchEvent(new CustomEvent("event", { detail: message }));
