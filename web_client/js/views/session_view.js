@@ -233,7 +233,9 @@ class SessionView {
     const update = message.update;
     tile?.showSkeleton(update);
     if (this.mode === "trainer") tile?.setExerciseStatus(update);
-    if (this.mode === "patient" && message.participant_id === this.live.participantId) tile?.setHud(update);
+    // Patients and trainees read their own count on their picture.
+    const own = message.participant_id === this.live.participantId;
+    if (own && (this.mode === "patient" || this.mode === "trainee")) tile?.setHud(update);
     if (this.exercise) this.exercise.update(update);
   }
 
