@@ -212,5 +212,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         multi = await measure_live(
             frames, src_fps, args.streams, args.fps, args.seconds, args.workers
         )
-        result["multi"] = multi
+        # Flat keys, so every figure prints on its own line with its unit in the name.
+        result.update({f"multi_{key}": value for key, value in multi.items()})
     return result

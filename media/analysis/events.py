@@ -61,9 +61,13 @@ class RepAbandoned:
     """A movement that did not become a rep."""
 
     start_s: float
+    """Time of the last sample at rest before the movement."""
     end_s: float
+    """Time the movement was given up (back at rest, lost, or end of input)."""
     min_angle: float
+    """Smallest (smoothed) driving angle reached, degrees."""
     max_angle: float
+    """Largest (smoothed) driving angle reached, degrees."""
     reason: str
     """partial (back to rest without reaching the working zone), lost_track or unfinished."""
 
