@@ -19,7 +19,7 @@ import numpy as np
 from annotations.events import Anchor, Mark
 from annotations.geometry import FloatArray, apply_homography, box_corners
 from annotations.messages import Arrow, Ellipse, Rectangle, Stroke, TextLabel
-from annotations.tracking import Image
+from annotations.tracking import Image, own_reformat
 from sessions.exceptions import ValidationError
 
 #: Points along an ellipse's outline: smooth at 4K, cheap everywhere.
@@ -63,7 +63,7 @@ async def render_png_async(
 def to_bgr(frame: Any) -> Image:
     """Return a frame as a BGR ndarray (gray and BGRA arrays are converted too)."""
     if not isinstance(frame, np.ndarray):
-        return np.asarray(frame.to_ndarray(format="bgr24"), dtype=np.uint8)
+        return own_reformat(frame, "bgr24")
     if frame.ndim == 2:
         return np.asarray(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
     if frame.shape[2] == 4:

@@ -71,7 +71,7 @@ class AnnotationRoom:
         return events
 
     def video(
-        self, on_still: Callable[[RenderedStill], Awaitable[None]] | None = None
+        self, on_still: Callable[[RenderedStill], Awaitable[object]] | None = None
     ) -> AnnotationVideo:
         """Return the video side of this room (frames, stills, trackers), sharing its log."""
         return AnnotationVideo(self.log, self.publish, self._clock, on_still=on_still)

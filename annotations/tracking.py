@@ -23,6 +23,7 @@ from typing import Any
 import cv2
 import numpy as np
 import numpy.typing as npt
+from av.video.reformatter import VideoReformatter
 
 from annotations.geometry import FloatArray
 from annotations.messages import Box
@@ -323,12 +324,23 @@ def frame_media_time(frame: Any) -> float | None:
     return float(pts * time_base)
 
 
+def own_reformat(frame: Any, format: str) -> Image:
+    """Convert an av.VideoFrame with a scaler of this call's own.
+
+    ``frame.to_ndarray(format=...)`` uses a scaler cached on the frame, and one decoded
+    frame reaches several observers (tracking, rendering, posture analysis) that convert
+    it in different threads at once, which hangs or crashes libswscale.
+    """
+    converted = VideoReformatter().reformat(frame, format=format)
+    return np.asarray(converted.to_ndarray(), dtype=np.uint8)
+
+
 def to_gray(frame: Any, max_side: int) -> Image:
     """Return ``frame`` (BGR/gray ndarray or av.VideoFrame) as gray, longest side <= max_side."""
     if isinstance(frame, np.ndarray):
         gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     else:
-        gray = frame.to_ndarray(format="gray")
+        gray = own_reformat(frame, "gray")
     scale = max_side / max(gray.shape[:2])
     if scale < 1.0:
         size = (round(gray.shape[1] * scale), round(gray.shape[0] * scale))

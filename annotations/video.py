@@ -9,6 +9,7 @@ resulting ``anchor_moved`` events to ``publish``, which fans them out.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,7 +19,13 @@ from annotations.events import AnnotationEvent, EventType
 from annotations.frames import FrameHistory
 from annotations.log import AnnotationLog
 from annotations.render import render_png_async
-from annotations.tracking import AsyncSceneTracker, SceneTracker, TrackerConfig, Updates
+from annotations.tracking import (
+    AsyncSceneTracker,
+    SceneTracker,
+    TrackerConfig,
+    Updates,
+    frame_media_time,
+)
 from sessions.clock import Clock, SystemClock
 from sessions.exceptions import NotFoundError
 
@@ -37,6 +44,8 @@ class RenderedStill:
     """The image, at the producer's full resolution."""
     marks: int
     """How many marks are drawn on it."""
+    identity: str | None = None
+    """Who unfroze the video (or None when the session ended with it frozen)."""
 
 
 class AnnotationVideo:
@@ -49,7 +58,8 @@ class AnnotationVideo:
         clock: Clock | None = None,
         history_size: int = 15,
         tracker_config: TrackerConfig | None = None,
-        on_still: Callable[[RenderedStill], Awaitable[None]] | None = None,
+        on_still: Callable[[RenderedStill], Awaitable[object]] | None = None,
+        first_frame_timeout_s: float = 5.0,
     ) -> None:
         self._log = log
         self._on_still = on_still
@@ -60,6 +70,10 @@ class AnnotationVideo:
         self._histories: dict[str, FrameHistory] = {}
         self._stills: dict[str, Any] = {}
         self._trackers: dict[str, AsyncSceneTracker] = {}
+        # Freezes and pins that came before the producer's first decoded frame.
+        self._awaiting_still: set[str] = set()
+        self._waiters: dict[str, list[asyncio.Future[Any]]] = {}
+        self._first_frame_timeout_s = first_frame_timeout_s
 
     def observe(self, producer_id: str, frame: Any) -> None:
         """Take a decoded frame of a producer (cheap: keeps a reference, hands it on)."""
@@ -67,6 +81,13 @@ class AnnotationVideo:
         if history is None:
             history = self._histories[producer_id] = FrameHistory(self._history_size)
         history(frame)
+        if producer_id in self._awaiting_still:
+            # Decoding started at the freeze: its first frame is a keyframe, the nearest one.
+            self._awaiting_still.discard(producer_id)
+            self._stills[producer_id] = frame
+        for waiter in self._waiters.pop(producer_id, []):
+            if not waiter.done():
+                waiter.set_result(frame)
         tracker = self._trackers.get(producer_id)
         # A frozen video shows the still: its marks stay where they were drawn on it.
         if tracker is not None and producer_id not in self._stills:
@@ -78,11 +99,31 @@ class AnnotationVideo:
             if event.type is EventType.FROZEN:
                 self._take_still(event)
             elif event.type is EventType.UNFROZEN and event.producer_id:
-                await self._finish_still(event.producer_id, event.media_time_s)
+                await self._finish_still(event.producer_id, event.media_time_s, event.identity)
             elif event.type is EventType.MARK_PINNED:
                 await self._pin(event.data["mark_id"])
             elif event.type in _STOP_TRACKING:
                 self._unpin(event)
+
+    def needs_frames(self, producer_id: str) -> bool:
+        """Whether frames of the producer are wanted: frozen, awaited or pinned marks on it."""
+        return (
+            producer_id in self._stills
+            or producer_id in self._awaiting_still
+            or bool(self._waiters.get(producer_id))
+            or bool(self.tracked_marks(producer_id))
+        )
+
+    def forget_frames(self, producer_id: str) -> None:
+        """Drop the recent frames of a producer nobody decodes any more (its still stays)."""
+        history = self._histories.pop(producer_id, None)
+        if history is not None:
+            history.clear()
+
+    async def release_stills(self) -> None:
+        """Hand every still still held to ``on_still`` (the session ends with videos frozen)."""
+        for producer_id in list(self._stills):
+            await self._finish_still(producer_id, None, None)
 
     def tracked_marks(self, producer_id: str) -> list[str]:
         """The marks whose regions are being followed in a producer's video."""
@@ -104,31 +145,42 @@ class AnnotationVideo:
         """Forget a producer's frames, still and tracker."""
         self._histories.pop(producer_id, None)
         self._stills.pop(producer_id, None)
+        self._awaiting_still.discard(producer_id)
+        for waiter in self._waiters.pop(producer_id, []):
+            waiter.cancel()
         tracker = self._trackers.pop(producer_id, None)
         if tracker is not None:
             await tracker.close()
 
     async def close(self) -> None:
         """Stop every tracker and drop every frame; idempotent."""
-        for producer_id in list(self._histories | self._trackers):
+        for producer_id in list(self._histories | self._trackers | self._waiters):
             await self.producer_closed(producer_id)
 
-    async def _finish_still(self, producer_id: str, media_time_s: float | None) -> None:
+    async def _finish_still(
+        self, producer_id: str, media_time_s: float | None, identity: str | None
+    ) -> None:
         """Hand the annotated still to ``on_still`` (the ticket attachment), then drop it."""
-        if producer_id in self._stills and self._on_still is not None:
+        self._awaiting_still.discard(producer_id)  # unfrozen before any frame came: no still
+        still = self._stills.get(producer_id)
+        if still is not None and self._on_still is not None:
             png = await self.still_png(producer_id)
             marks = len(self._log.marks_on(producer_id))
-            await self._on_still(RenderedStill(producer_id, media_time_s, png, marks))
+            when = frame_media_time(still)
+            when = media_time_s if when is None else when
+            await self._on_still(RenderedStill(producer_id, when, png, marks, identity))
         self._stills.pop(producer_id, None)
 
     def _take_still(self, event: AnnotationEvent) -> None:
-        """Keep the frame closest to the freeze's media time."""
-        history = self._histories.get(event.producer_id or "")
+        """Keep the frame closest to the freeze's media time, or the next one to arrive."""
+        producer_id = event.producer_id or ""
+        history = self._histories.get(producer_id)
         frame = history.at(event.media_time_s or 0.0) if history else None
         if frame is None:
-            logger.warning("freeze of %s: no frame received yet", event.producer_id)
+            logger.info("freeze of %s: the still is the next decoded frame", producer_id)
+            self._awaiting_still.add(producer_id)
             return
-        self._stills[event.producer_id or ""] = frame
+        self._stills[producer_id] = frame
 
     async def _pin(self, mark_id: str) -> None:
         """Start tracking a pinned mark's region in its producer's video."""
@@ -137,6 +189,8 @@ class AnnotationVideo:
             return
         frame = self._reference_frame(anchor.producer_id, anchor.media_time_s)
         if frame is None:
+            frame = await self._next_frame(anchor.producer_id)
+        if frame is None:
             logger.warning("pin of %s: no frame of %s to pin on", mark_id, anchor.producer_id)
             return
         tracker = self._tracker(anchor.producer_id)
@@ -144,6 +198,26 @@ class AnnotationVideo:
             logger.warning("pin of %s: too little texture under the mark to follow", mark_id)
         elif self._log.anchor(mark_id) is None:
             tracker.unpin(mark_id)  # unpinned or removed while the region was being learnt
+
+    async def _next_frame(self, producer_id: str) -> Any | None:
+        """Wait for the producer's next decoded frame (decoding was just asked for)."""
+        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(producer_id, []).append(waiter)
+        try:
+            return await asyncio.wait_for(waiter, self._first_frame_timeout_s)
+        except TimeoutError:
+            return None
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if waiter.cancelled() and not (task and task.cancelling()):
+                return None  # the producer closed while we waited
+            raise
+        finally:
+            waiters = self._waiters.get(producer_id, [])
+            if waiter in waiters:
+                waiters.remove(waiter)
+            if not waiters:
+                self._waiters.pop(producer_id, None)
 
     def _reference_frame(self, producer_id: str, media_time_s: float | None) -> Any | None:
         """The frame a mark was drawn on: the still if frozen, else the closest recent one."""

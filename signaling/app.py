@@ -48,6 +48,7 @@ API_MODULES = [
     "signaling.api.live_sessions",
     "signaling.api.progress",
     "signaling.api.demo",
+    "signaling.api.attachments",
 ]
 
 

@@ -79,7 +79,7 @@ class CommandContext:
 
 
 #: Modules whose ``@handles`` handlers extend the protocol (features add theirs here).
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["signaling.annotation_commands"]
 
 
 def load_command_modules() -> None:
