@@ -7,6 +7,7 @@ import { bindText, has } from "../i18n.js";
 import { exerciseFigures } from "../exercise_figures.js";
 import { timeElement } from "../format.js";
 import { slaClock, startTicking } from "./sla_clock.js";
+import { ticketActions } from "./ticket_actions.js";
 
 const SESSION_KINDS = ["guided_exercise", "remote_diagnosis", "group_onboarding"];
 
@@ -26,7 +27,8 @@ export function ticketDetailView(main, context, params) {
         get(`/api/tickets/${encodeURIComponent(id)}/timeline`),
         get(`/api/tickets/${encodeURIComponent(id)}/sessions`),
       ]);
-      const page = render(ticket, timeline, sessions, context);
+      const page = render(ticket, timeline, sessions, context, load);
+      stopTicking();
       replace(main, page);
       stopTicking = startTicking(page);
     } catch (error) {
@@ -35,12 +37,13 @@ export function ticketDetailView(main, context, params) {
   }
 }
 
-function render(ticket, timeline, sessions, context) {
+function render(ticket, timeline, sessions, context, reload) {
   return h(
     "article",
     { cls: "ticket-detail", dataset: { ticketId: ticket.id } },
     h("div", { cls: "page-head" }, h("h1", { text: ticket.title }), h("a", { href: "#/queue", i18n: "ticket.back" })),
     facts(ticket),
+    ticketActions(ticket, context, reload),
     ticket.description ? h("p", { cls: "description", text: ticket.description }) : null,
     h("div", { cls: "sla-clocks" }, ["response", "resolution", "callback"].map((n) => slaClock(n, ticket.sla[n]))),
     sessionsSection(ticket, sessions, context),
@@ -50,7 +53,7 @@ function render(ticket, timeline, sessions, context) {
 
 function facts(ticket) {
   const row = (key, value, translate = null) =>
-    h("div", {}, h("dt", { i18n: key }), translate ? h("dd", { i18n: translate }) : h("dd", { text: value }));
+    h("div", { dataset: { fact: key } }, h("dt", { i18n: key }), translate ? h("dd", { i18n: translate }) : h("dd", { text: value }));
   return h(
     "dl",
     { cls: "facts" },
