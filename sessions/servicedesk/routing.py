@@ -119,6 +119,12 @@ class Router:
             held.discard(ticket_id)
             self._last_taken[identity] = max(self._last_taken.get(identity, _NEVER), now)
 
+    def hold(self, identity: str, ticket_id: str, now: datetime) -> list[RoutingEvent]:
+        """Record that an expert took a ticket outside routing (joined its session directly)."""
+        events = self._withdraw_offer_for(ticket_id)
+        self._assign(ticket_id, identity, identity, now, None)
+        return events
+
     def load(self, identity: str) -> int:
         """Tickets held plus offers pending: what counts against capacity."""
         return len(self._assigned.get(identity, ())) + self._pending_count.get(identity, 0)

@@ -256,12 +256,19 @@ class ServiceDesk:
         return await self.tick()
 
     async def ticket_changed(self, ticket_id: str) -> None:
-        """Any status change made elsewhere: drop finished tickets from routing, re-watch."""
+        """Any change made elsewhere (session joined, unassigned, resolved, cancelled, ...):
+        bring routing in line with the stored ticket and let the SLA clocks look again."""
         ticket = await self.store.get_ticket(ticket_id)
-        if ticket.status in _DONE:
+        now = self.clock.now()
+        if ticket.status in _QUEUED:
+            exclude = [ticket.assignee] if ticket.assignee else []
+            self.router.enqueue(ticket, now, exclude=exclude)
+        elif ticket.status in _HELD and ticket.assignee:
+            await self._emit(self.router.hold(ticket.assignee, ticket_id, now))
+        else:
             await self._emit(self.router.remove(ticket_id))
             if ticket.assignee:
-                self.router.release(ticket.assignee, ticket_id, self.clock.now())
+                self.router.release(ticket.assignee, ticket_id, now)
         self.scheduler.wake()
         await self.tick()
 
