@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sessions.exceptions import NotFoundError
+from sessions.exceptions import NotFoundError, ValidationError
 from sessions.servicedesk.aftercare import (
     CallbackTask,
     Complaint,
@@ -29,6 +30,8 @@ from sessions.servicedesk.tables import (
 from sessions.store.convert import ticket_from_row
 from sessions.store.models import TicketRow
 from sessions.tickets import Ticket
+
+logger = logging.getLogger(__name__)
 
 
 def _callback(row: CallbackRow) -> CallbackTask:
@@ -116,10 +119,20 @@ class ServiceDeskRepository:
                 row.profile, row.updated_at = profile.to_json(), now
 
     async def load_experts(self, catalogue: Catalogue) -> list[ExpertProfile]:
-        """Every stored profile, re-validated against the current catalogue."""
+        """Every stored profile that still passes the current catalogue.
+
+        A profile naming a skill or language since removed from the catalogue is left out
+        (and logged) rather than keeping the whole desk from starting.
+        """
         async with self._sessionmaker() as session:
             rows = (await session.scalars(select(ExpertRow).order_by(ExpertRow.identity))).all()
-            return [profile_from_json(catalogue, row.profile) for row in rows]
+        profiles = []
+        for row in rows:
+            try:
+                profiles.append(profile_from_json(catalogue, row.profile))
+            except ValidationError as exc:
+                logger.warning("expert %s left out: %s", row.identity, exc.message)
+        return profiles
 
     async def delete_expert(self, identity: str) -> None:
         """Remove a profile (NotFoundError when there is none)."""

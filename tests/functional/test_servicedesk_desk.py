@@ -286,3 +286,18 @@ async def test_changes_made_elsewhere_keep_routing_in_line(
     )
     await under.desk.ticket_changed(ticket.id)
     assert under.desk.router.load("ana") == 0
+
+
+async def test_profile_outside_a_narrowed_catalogue_is_left_out(
+    store: Store, make_desk: DeskFactory
+) -> None:
+    """A restart with a smaller catalogue skips the profile it no longer accepts."""
+    from sessions.servicedesk.catalogue import Catalogue
+    from sessions.servicedesk.repository import ServiceDeskRepository
+
+    clock = ManualClock(T0)
+    first = await make_desk(store, clock)
+    await add_experts(first.desk, "ana")
+    await first.desk.close()
+    narrow = Catalogue(models={"Philips V60": "ventilator"}, languages=frozenset({"en"}))
+    assert await ServiceDeskRepository(store.sessionmaker).load_experts(narrow) == []
