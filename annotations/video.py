@@ -161,7 +161,10 @@ class AnnotationVideo:
         self, producer_id: str, media_time_s: float | None, identity: str | None
     ) -> None:
         """Hand the annotated still to ``on_still`` (the ticket attachment), then drop it."""
-        self._awaiting_still.discard(producer_id)  # unfrozen before any frame came: no still
+        if producer_id in self._awaiting_still:
+            # Unfrozen before the first decoded frame came: it is still the still (observe).
+            await self._next_frame(producer_id)
+            self._awaiting_still.discard(producer_id)
         still = self._stills.get(producer_id)
         if still is not None and self._on_still is not None:
             png = await self.still_png(producer_id)

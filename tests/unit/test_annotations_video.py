@@ -79,6 +79,52 @@ async def test_freeze_renders_the_frame_the_expert_saw_with_the_marks() -> None:
     await video.close()
 
 
+async def test_freeze_before_any_frame_takes_the_next_frame() -> None:
+    stills: list[RenderedStill] = []
+
+    async def attach(still: RenderedStill) -> None:
+        stills.append(still)
+
+    room = AnnotationRoom()
+    video = AnnotationVideo(room.log, room.publish, on_still=attach)
+    image = scene()
+    freeze = {"kind": "freeze", "producer_id": "prd", "media_time_s": 9.0}
+    await video.on_events(room.handle(EXPERT, freeze))
+    assert video.needs_frames("prd")
+    unfreezing = asyncio.create_task(
+        video.on_events(room.handle(EXPERT, {"kind": "unfreeze", "producer_id": "prd"}))
+    )
+    await asyncio.sleep(0.05)
+    assert not unfreezing.done(), "the unfreeze waits for the still it is to hand over"
+    video.observe("prd", frame_at(image, 7))  # decoding started at the freeze: a keyframe
+    video.observe("prd", frame_at(image, 8, dx=30))
+    await asyncio.wait_for(unfreezing, 5)
+    [still] = stills
+    decoded = cv2.imdecode(np.frombuffer(still.png, np.uint8), cv2.IMREAD_COLOR)
+    assert np.array_equal(decoded, render_marks(frame_at(image, 7), []))
+    assert still.media_time_s == pytest.approx(7 / 30)
+    assert not video.needs_frames("prd")
+    await video.close()
+
+
+async def test_pin_before_any_frame_learns_the_next_frame() -> None:
+    room = AnnotationRoom()
+    video = room.video()
+    image = scene()
+    rect = {"kind": "rectangle", "producer_id": "prd", "media_time_s": 0.0, "box": BOX}
+    mark_id = room.handle(EXPERT, rect)[0].data["mark"]["mark_id"]
+    pinning = asyncio.create_task(
+        video.on_events(room.handle(EXPERT, {"kind": "pin", "mark_id": mark_id}))
+    )
+    await asyncio.sleep(0.05)
+    assert video.needs_frames("prd")
+    assert not video.tracked_marks("prd")
+    video.observe("prd", frame_at(image, 0))
+    await asyncio.wait_for(pinning, 10)
+    assert video.tracked_marks("prd") == [mark_id]
+    await video.close()
+
+
 async def test_freeze_before_any_frame_has_no_still() -> None:
     room = AnnotationRoom()
     video = room.video()
@@ -219,7 +265,7 @@ async def test_unfreeze_hands_the_annotated_still_over_for_the_ticket() -> None:
         stills.append(still)
 
     room = AnnotationRoom()
-    video = room.video(on_still=attach)
+    video = AnnotationVideo(room.log, room.publish, on_still=attach, first_frame_timeout_s=0.2)
     image = scene()
     for t in range(3):
         video.observe("prd", frame_at(image, t, dx=10 * t))
@@ -234,7 +280,7 @@ async def test_unfreeze_hands_the_annotated_still_over_for_the_ticket() -> None:
     assert (still.producer_id, still.media_time_s, still.marks) == ("prd", 1 / 30, 1)
     decoded = cv2.imdecode(np.frombuffer(still.png, np.uint8), cv2.IMREAD_COLOR)
     assert np.array_equal(decoded, expected)
-    # Unfreezing a video frozen before any frame arrived has nothing to hand over.
+    # A video unfrozen before any frame arrived, and none within the timeout: nothing to hand.
     await video.on_events(
         room.handle(EXPERT, {"kind": "freeze", "producer_id": "prd_new", "media_time_s": 0.0})
     )
