@@ -3,8 +3,10 @@
 One participant draws, every connected participant (the drawer included, who gets the
 server's numbered echo) receives each event; the figure is the time from the drawer's
 send to each participant's receipt, JSON over a real WebSocket on loopback. By default
-the server is the loopback endpoint (annotations/loopback.py) started in this process;
-``--url`` points the clients at another server speaking the same protocol instead.
+the server is the product: the signaling app, started in this process, reached through
+``/ws`` with auth and join (annotations/bench_product.py). ``--target loopback`` measures
+the annotation package's own endpoint (annotations/loopback.py) instead, and ``--url``
+points the clients at a running loopback server.
 Clients and server share one event loop and one process, so the figures include the
 clients' own work: they are an upper bound for the server's share.
 """
@@ -54,10 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target",
         choices=("loopback", "product"),
-        default="loopback",
-        help="loopback: annotations' own endpoint; product: the signaling app's /ws",
+        default="product",
+        help="product (default): the signaling app's /ws; loopback: annotations' own endpoint",
     )
-    parser.add_argument("--url", default=None, help="ws:// URL of a running loopback server")
+    parser.add_argument(
+        "--url", default=None, help="ws:// URL of a running loopback server (implies loopback)"
+    )
     parser.add_argument(
         "--mode",
         choices=("fanout", "tracking", "render"),
@@ -105,6 +109,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         from annotations.bench_cpu import run_cpu
 
         return await run_cpu(args)
+    if args.url is not None:
+        args.target = "loopback"
     if args.interval_ms is None:
         # The product keeps its default limit of 20 stored commands a second per participant.
         args.interval_ms = 60.0 if args.target == "product" else 20.0

@@ -1,4 +1,4 @@
-"""The product target of ``teleguide bench annotations --target product``.
+"""The product target of ``teleguide bench annotations`` (the default).
 
 Starts the real signaling application in this process (SQLite in a temporary directory),
 opens a ticket and a session through the HTTP API, and connects participants through
@@ -48,7 +48,7 @@ async def start_product() -> Target:
         await asyncio.to_thread(shutil.rmtree, data_dir, True)
 
     connect = _product_connect(base.replace("http", "ws") + "/ws", session_id, token)
-    return Target(connect=connect, close=close, echoes_pointer=True)
+    return Target(connect=connect, close=close)
 
 
 async def _open_session(base: str, token: str) -> str:

@@ -16,12 +16,21 @@ def arguments(*argv: str) -> argparse.Namespace:
 
 def test_defaults_are_the_issues_setting() -> None:
     args = arguments()
-    assert (args.participants, args.kind, args.url) == (20, "stroke", None)
+    assert (args.participants, args.kind, args.url, args.target) == (20, "stroke", None, "product")
 
 
 async def test_every_participant_receives_every_stroke() -> None:
     args = arguments(
-        "--participants", "4", "--messages", "15", "--warmup", "2", "--interval-ms", "1"
+        "--target",
+        "loopback",
+        "--participants",
+        "4",
+        "--messages",
+        "15",
+        "--warmup",
+        "2",
+        "--interval-ms",
+        "1",
     )
     figures = await bench.run(args)
     assert figures["deliveries"] == 60
@@ -32,7 +41,16 @@ async def test_every_participant_receives_every_stroke() -> None:
 
 async def test_pointer_is_not_echoed_to_the_drawer() -> None:
     args = arguments(
-        "--participants", "3", "--messages", "5", "--kind", "pointer", "--interval-ms", "1"
+        "--target",
+        "loopback",
+        "--participants",
+        "3",
+        "--messages",
+        "5",
+        "--kind",
+        "pointer",
+        "--interval-ms",
+        "1",
     )
     figures = await bench.run(args)
     assert figures["deliveries"] == 10
@@ -40,15 +58,21 @@ async def test_pointer_is_not_echoed_to_the_drawer() -> None:
 
 
 async def test_product_target_measures_through_the_signaling_route() -> None:
-    args = arguments(
-        "--target", "product", "--participants", "3", "--messages", "5", "--warmup", "1"
-    )
+    args = arguments("--participants", "3", "--messages", "5", "--warmup", "1")
     args.interval_ms = 60.0
     figures = await bench.run(args)
     assert figures["target"] == "product"
     assert figures["deliveries"] == 15
     assert figures["deliveries_lost"] == 0
     assert "server_handle_p50_ms" not in figures  # the product's internals are not timed
+
+
+async def test_product_does_not_echo_the_pointer_to_its_sender() -> None:
+    args = arguments("--participants", "3", "--messages", "5", "--warmup", "1", "--kind", "pointer")
+    args.interval_ms = 30.0
+    figures = await bench.run(args)
+    assert figures["deliveries"] == 10
+    assert figures["deliveries_lost"] == 0
 
 
 async def test_tracking_mode_reports_cost_and_keeps_every_anchor_in_view() -> None:
