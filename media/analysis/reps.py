@@ -57,8 +57,8 @@ class RepCounter:
         self.count = 0
         self.angle: float | None = None
         """Latest filtered angle, None while nothing is measured."""
-        self._candidate: RepPhase | None = None
-        self._candidate_since = 0.0
+        self._since: dict[str, float] = {}
+        """Zone name -> time the filtered angle entered it (while it stays there)."""
         self._last_seen: float | None = None
         self._last_rest_t = 0.0
         self._last_rest_angle = 0.0
@@ -100,41 +100,64 @@ class RepCounter:
         margin = self.spec.hysteresis if self.phase == RepPhase.REST else 0.0
         return value <= self._rest + margin
 
-    def _target(self, value: float) -> RepPhase | None:
-        """The phase the sample points to (before debouncing), or None to stay."""
+    def _track_zones(self, t: float, value: float) -> None:
+        """Note since when each zone condition has held without a break."""
         h = self.spec.hysteresis
+        held = {
+            "rest": value <= self._rest,
+            "left_rest": value > self._rest + h,
+            "active": value >= self._active,
+            "left_active": value < self._active - h,
+        }
+        for zone, now in held.items():
+            if not now:
+                self._since.pop(zone, None)
+            else:
+                self._since.setdefault(zone, t)
+
+    def _held(self, zone: str, t: float) -> float | None:
+        """When ``zone`` was entered, if it has held for the debounce time; else None."""
+        since = self._since.get(zone)
+        if since is None or t - since + 1e-9 < self.spec.debounce_s:
+            return None
+        return since
+
+    def _target(self, t: float) -> tuple[RepPhase, float] | None:
+        """The next phase and when its zone was entered, or None to stay."""
         phase = self.phase
+        rest = self._held("rest", t)
         if phase == RepPhase.IDLE:
-            return RepPhase.REST if value <= self._rest else None
+            return (RepPhase.REST, rest) if rest is not None else None
         if phase == RepPhase.REST:
-            return RepPhase.MOVING if value > self._rest + h else None
+            left = self._held("left_rest", t)
+            return (RepPhase.MOVING, left) if left is not None else None
         if phase in (RepPhase.MOVING, RepPhase.RETURNING):
-            if value >= self._active:
-                return RepPhase.ACTIVE
-            return RepPhase.REST if value <= self._rest else None
+            active = self._held("active", t)
+            if active is not None:
+                return RepPhase.ACTIVE, active
+            return (RepPhase.REST, rest) if rest is not None else None
         # ACTIVE: at low frame rates a quick rep can go straight from the bottom to rest.
-        if value <= self._rest:
-            return RepPhase.REST
-        return RepPhase.RETURNING if value < self._active - h else None
+        if rest is not None:
+            return RepPhase.REST, rest
+        left = self._held("left_active", t)
+        return (RepPhase.RETURNING, left) if left is not None else None
 
     def _step(self, t: float, value: float, events: list[RepEvent]) -> None:
-        target = self._target(value)
-        if target is None:
-            self._candidate = None
-            return
-        if target != self._candidate:
-            self._candidate, self._candidate_since = target, t
-        if t - self._candidate_since + 1e-9 < self.spec.debounce_s:
-            return
-        since = self._candidate_since
-        self._candidate = None
-        if self.phase == RepPhase.REST and target == RepPhase.MOVING:
-            self._trace = _RepTrace(self._last_rest_t, self._last_rest_angle)
-            self._trace.add(t, self._sign * value, value)
-            events.append(RepStarted(self.count + 1, self._last_rest_t))
-        elif target == RepPhase.REST and self._trace is not None:
-            events.extend(self._close_rep(since))
-        self._set_state(target)
+        self._track_zones(t, value)
+        # Zones are debounced independently, so a fast movement that crossed two zones
+        # while the first change was being confirmed advances two phases at once.
+        for _ in range(3):
+            target = self._target(t)
+            if target is None:
+                return
+            phase, since = target
+            if self.phase == RepPhase.REST and phase == RepPhase.MOVING:
+                self._trace = _RepTrace(self._last_rest_t, self._last_rest_angle)
+                self._trace.add(t, self._sign * value, value)
+                events.append(RepStarted(self.count + 1, self._last_rest_t))
+            elif phase == RepPhase.REST and self._trace is not None:
+                events.extend(self._close_rep(since))
+            self._set_state(phase)
 
     def _close_rep(self, end_s: float) -> list[RepEvent]:
         trace = self._trace
@@ -170,7 +193,7 @@ class RepCounter:
         if self._trace is not None:
             events.append(self._abandon(t, "lost_track"))
         self._filter.reset()
-        self._candidate = None
+        self._since.clear()
         self._last_seen = None
         self._set_state(RepPhase.IDLE)
 

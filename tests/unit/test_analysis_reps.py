@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Iterable
+
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from media.analysis.events import RepAbandoned, RepCompleted, RepEvent, RepPhase, RepStarted
 from media.analysis.library import RepSpec, default_library
@@ -175,3 +179,31 @@ def test_never_at_rest_never_counts() -> None:
     counter, _ = run(SQUAT, samples)
     assert counter.count == 0
     assert counter.phase is RepPhase.IDLE
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    fps=st.floats(min_value=5.0, max_value=60.0),
+    rep_s=st.floats(min_value=1.0, max_value=8.0),
+    reps=st.integers(min_value=1, max_value=5),
+    noise=st.floats(min_value=0.0, max_value=3.0),
+    dropout=st.floats(min_value=0.0, max_value=0.3),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_any_reasonable_recording_counts_exactly(
+    fps: float, rep_s: float, reps: int, noise: float, dropout: float, seed: int
+) -> None:
+    assume(rep_s * fps >= 15)  # enough samples per rep to see both zones
+    rng = random.Random(seed)
+    samples: list[tuple[float, float | None]] = [
+        (t, None if rng.random() < dropout else a + rng.gauss(0, noise))
+        for t, a in squat_wave(rep_s, reps, fps)
+    ]
+    seen = [t for t, a in samples if a is not None]
+    # Gaps longer than max_gap_s drop a rep on purpose (the person may have left).
+    assume(max(b - a for a, b in itertools.pairwise(seen)) <= SQUAT.max_gap_s)
+    # The session goes on after the last rep: a moment of clean standing confirms it.
+    end = samples[-1][0]
+    samples += [(end + (i + 1) / fps, 175.0) for i in range(int(fps))]
+    counter, _ = run(SQUAT, samples)
+    assert counter.count == reps
