@@ -84,7 +84,8 @@ class Store:
     @classmethod
     async def open(cls, url: str) -> Store:
         """Connect to ``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://...``."""
-        engine = create_engine_for(url)
+        # In a thread: for SQLite the dialect resolves the file's absolute path (disk I/O).
+        engine = await asyncio.to_thread(create_engine_for, url)
         database = make_url(url).database
         if engine.dialect.name == "sqlite" and database and database != ":memory:":
             await asyncio.to_thread(Path(database).parent.mkdir, parents=True, exist_ok=True)

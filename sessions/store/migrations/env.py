@@ -7,6 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sessions.store.engine import create_engine_for
 from sessions.store.models import Base
@@ -48,9 +49,8 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
-async def _run_async() -> None:
-    """Open a short-lived engine, migrate, dispose."""
-    engine = create_engine_for(_url(), poolclass=pool.NullPool)
+async def _run_async(engine: AsyncEngine) -> None:
+    """Migrate through ``engine``, then dispose of it."""
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
@@ -59,10 +59,21 @@ async def _run_async() -> None:
         await engine.dispose()
 
 
+def _run_online() -> None:
+    """Do the disk work first, then run the database work on a private event loop.
+
+    Engine creation (SQLite resolves the file path) and loading the revision files are
+    blocking; done before the loop starts, nothing blocking runs on it.
+    """
+    engine = create_engine_for(_url(), poolclass=pool.NullPool)
+    context.script.revision_map.get_revisions("heads")
+    asyncio.run(_run_async(engine))
+
+
 if context.is_offline_mode():
     context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 else:
     # Store.migrate() runs this in a worker thread, which has no event loop of its own.
-    asyncio.run(_run_async())
+    _run_online()
