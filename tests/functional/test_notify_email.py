@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from blockbuster import blockbuster_ctx
 
 from sessions.clock import ManualClock
 from sessions.exceptions import ValidationError
@@ -155,7 +156,8 @@ async def test_session_summary_in_chinese_is_delivered(
     outbox = OutboxRepository(store.sessionmaker)
     message_id = await queue_summary(outbox, "zh-CN")
     worker = worker_for(outbox, port, clock)
-    assert (await worker.run_once()).delivered == 1
+    with blockbuster_ctx():  # smtplib runs in a thread, never on the event loop
+        assert (await worker.run_once()).delivered == 1
     await worker.close()
     [mail] = mailbox.messages
     assert mail["To"] == "head@clinic.example"

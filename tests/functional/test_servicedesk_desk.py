@@ -301,3 +301,26 @@ async def test_profile_outside_a_narrowed_catalogue_is_left_out(
     await first.desk.close()
     narrow = Catalogue(models={"Philips V60": "ventilator"}, languages=frozenset({"en"}))
     assert await ServiceDeskRepository(store.sessionmaker).load_experts(narrow) == []
+
+
+async def test_desk_never_blocks_the_event_loop(store: Store, make_desk: DeskFactory) -> None:
+    """A whole ticket's life through the desk under blockbuster: no blocking call on the loop."""
+    from blockbuster import blockbuster_ctx
+
+    clock = ManualClock(T0)
+    with blockbuster_ctx():
+        under = await make_desk(store, clock)
+        await add_experts(under.desk, "ana")
+        ticket = await open_ticket(store, T0)
+        await under.desk.ticket_opened(ticket.id)
+        await under.desk.accept_offer(under.offers()[0].offer.id, "ana")
+        clock.set(T0 + timedelta(hours=25))
+        await under.desk.scheduler.run_once()
+        await store.transition_ticket(
+            ticket.id, TicketStatus.RESOLVED, actor="ana", now=clock.now(), policy=POLICY
+        )
+        resolution = await under.desk.ticket_resolved(ticket.id)
+        await under.desk.submit_survey(resolution.survey_token, 4)
+        report = await under.desk.weekly_report(datetime(2026, 3, 2, tzinfo=UTC))
+        await under.desk.close()
+    assert report["breaches"]["resolution"] == 1
