@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import time
+from collections import deque
 from collections.abc import Callable
 
 import av
@@ -19,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 #: About one second of video: more queued than that means the subscriber's sender stalls.
 DEFAULT_QUEUE_FRAMES = 32
+WAIT_SAMPLES = 2000
 
 
 class PacketTrack(MediaStreamTrack):
@@ -27,12 +30,16 @@ class PacketTrack(MediaStreamTrack):
     def __init__(self, kind: str, max_frames: int = DEFAULT_QUEUE_FRAMES) -> None:
         super().__init__()
         self.kind = kind
-        self._queue: asyncio.Queue[av.Packet | None] = asyncio.Queue(maxsize=max_frames)
+        self._queue: asyncio.Queue[tuple[av.Packet, float] | None] = asyncio.Queue(
+            maxsize=max_frames
+        )
+        #: How long recent frames waited in the server before their sender took them (ms).
+        self.wait_ms: deque[float] = deque(maxlen=WAIT_SAMPLES)
 
     def offer(self, packet: av.Packet) -> bool:
         """Queue a packet for sending; return False when the queue is full."""
         try:
-            self._queue.put_nowait(packet)
+            self._queue.put_nowait((packet, time.perf_counter()))
         except asyncio.QueueFull:
             return False
         return True
@@ -46,9 +53,11 @@ class PacketTrack(MediaStreamTrack):
         """Return the next packet to send."""
         if self.readyState != "live":
             raise MediaStreamError
-        packet = await self._queue.get()
-        if packet is None:
+        item = await self._queue.get()
+        if item is None:
             raise MediaStreamError
+        packet, queued_at = item
+        self.wait_ms.append(1000.0 * (time.perf_counter() - queued_at))
         return packet
 
     def stop(self) -> None:

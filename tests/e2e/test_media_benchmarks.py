@@ -47,3 +47,4 @@ async def test_latency_reports_routed_and_direct_percentiles() -> None:
     assert figures["producer_decoded_frames"] == 0
     assert float(figures["routed_p95_ms"]) >= float(figures["routed_p50_ms"])
     assert "server_added_p95_ms" in figures
+    assert float(figures["server_queue_p95_ms"]) >= 0
