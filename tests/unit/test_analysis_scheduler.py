@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -144,11 +143,28 @@ async def test_rate_cap_is_judged_on_media_time() -> None:
     finally:
         await scheduler.close()
     times = [u.t for u in updates.updates]
-    assert 1 <= len(times) <= 12
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    # Consecutive analysed frames are >= 0.09 s apart in media time, except a frame
-    # that waited a whole interval (the last one of a burst).
-    assert sum(1 for gap in gaps if gap < 0.089) <= 1
+    # About ten of the hundred frames; a few more if the loaded test machine stalls the
+    # feeder for longer than an interval (a waiting frame is then released by the timer).
+    assert 1 <= len(times) <= 20
+
+
+async def test_cap_decision_uses_media_time(scheduler: AnalysisScheduler) -> None:
+    stream = scheduler.add_stream("s1", "squat", "en", None, Collector())
+    await stream.wait_ready()
+    scheduler.get_stream("s1").busy = True  # keep the dispatcher away from the mailbox
+    stream.submit(FRAME, 0.0)
+    stream.take()
+    now = time.monotonic()
+    stream.submit(FRAME, 0.05)
+    assert stream.due_in(0.1, now) > 0.0  # only 50 ms of media time after the last one
+    stream.submit(FRAME, 0.095)
+    assert stream.due_in(0.1, now) == 0.0  # within the 10% jitter allowance
+    stream.take()
+    stream.submit(FRAME, 0.12)
+    assert stream.due_in(0.1, time.monotonic()) > 0.0
+    # A frame that has waited a whole interval goes, so a stream's last frame is analysed.
+    assert stream.due_in(0.1, time.monotonic() + 0.2) == 0.0
+    stream.busy = False
 
 
 async def test_callback_errors_do_not_stop_analysis(scheduler: AnalysisScheduler) -> None:
