@@ -12,10 +12,12 @@ from sessions.exceptions import ValidationError
 
 SUPPORTED_DRIVERS = frozenset({"sqlite+aiosqlite", "postgresql+asyncpg"})
 _SQLITE_PRAGMAS = (
+    # First, so that even switching to WAL waits for a busy database instead of failing.
+    # Writers queue for the lock for up to 30 s (the driver's default is 5 s, too short on a
+    # loaded two-core machine).
+    "busy_timeout=30000",
     "journal_mode=WAL",
     "foreign_keys=ON",
-    # Writers queue for the lock instead of failing at once.
-    "busy_timeout=30000",
     "synchronous=NORMAL",
 )
 
