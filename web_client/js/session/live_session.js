@@ -1,6 +1,7 @@
 // The browser side of one live session: signaling, local media, publish/subscribe, and the
 // connection state machine with automatic reconnect (rejoin with the same token within the
 // server's grace period, publish again, subscribe again).
+import { acquireLocalMedia } from "./local_media.js";
 import { publish, subscribe } from "./peers.js";
 import { Signaling, SignalingError, signalingUrl } from "./signaling.js";
 
@@ -65,40 +66,18 @@ export class LiveSession extends EventTarget {
     this.emit("state", next);
   }
 
-  /** Ask for the camera and microphone, then connect. */
-  async start() {
+  /** Connect with the local media (from acquireLocalMedia), asking for it if not given. */
+  async start(media = null) {
     this.setState(State.CONNECTING);
-    await this.acquireMedia();
+    const { stream, problem } = media || (await acquireLocalMedia());
+    this.localStream = stream;
+    this.mediaProblem = problem;
+    this.emit("local", this.localStream);
     try {
       await this.connect();
     } catch (error) {
       if (!FINAL.has(this.state)) this.reconnect();
     }
-  }
-
-  /** Get camera and microphone; when refused, try each alone and remember what failed. */
-  async acquireMedia() {
-    const attempts = [
-      { audio: true, video: true },
-      { audio: false, video: true },
-      { audio: true, video: false },
-    ];
-    let firstError = null;
-    for (const constraints of attempts) {
-      try {
-        this.localStream = await navigator.mediaDevices.getUserMedia(constraints);
-        break;
-      } catch (error) {
-        firstError = firstError || error;
-      }
-    }
-    const hasVideo = Boolean(this.localStream?.getVideoTracks().length);
-    const hasAudio = Boolean(this.localStream?.getAudioTracks().length);
-    if (!hasVideo || !hasAudio) {
-      const denied = firstError?.name === "NotAllowedError" || firstError?.name === "SecurityError";
-      this.mediaProblem = { denied, video: !hasVideo, audio: !hasAudio };
-    }
-    this.emit("local", this.localStream);
   }
 
   async connect(redirected = false) {

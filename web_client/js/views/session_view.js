@@ -7,6 +7,7 @@ import { ChatPanel } from "../session/chat_panel.js";
 import { ExercisePanel } from "../session/exercise_panel.js";
 import { arrange, viewMode } from "../session/layout.js";
 import { LiveSession, State } from "../session/live_session.js";
+import { acquireLocalMedia, mediaProblemKey } from "../session/local_media.js";
 import { ParticipantsPanel } from "../session/participants_panel.js";
 import { Tile } from "../session/tiles.js";
 import { Toolbar } from "../session/toolbar.js";
@@ -42,20 +43,42 @@ class SessionView {
 
   async showPreJoin() {
     const info = h("p", { cls: "muted" });
+    const problem = h("p", { cls: "notice warn", "data-testid": "media-problem", hidden: true });
+    const preview = h("video", { cls: "preview", autoplay: true, playsInline: true, muted: true });
+    preview.muted = true;
     const button = h("button", { type: "button", cls: "primary big", id: "join-button", i18n: "session.join", disabled: true, on: { click: () => this.join() } });
-    replace(this.main, h("section", { cls: "panel prejoin" }, h("h1", { i18n: "session.prejoin_title" }), info, h("p", { i18n: "session.prejoin_hint" }), button));
-    try {
-      this.record = await get(`/api/sessions/${encodeURIComponent(this.sessionId)}`);
-      if (this.closed || this.live) return;
-      bindText(info, `kind.${this.record.kind}`);
-      if (!this.record.live) return this.showFinal(State.ENDED);
-    } catch (error) {
-      // Group trainees are not parties to the ticket, so they cannot read the session over
-      // HTTP; joining over /ws tells them whether it is live.
-      if (this.closed || this.live) return;
-    }
+    replace(
+      this.main,
+      h("section", { cls: "panel prejoin" }, h("h1", { i18n: "session.prejoin_title" }), info, h("div", { cls: "preview-frame" }, preview), problem, h("p", { i18n: "session.prejoin_hint" }), button),
+    );
+    this.media = acquireLocalMedia();
+    const [record] = await Promise.all([this.loadRecord(), this.showPreview(preview, problem)]);
+    if (this.closed || this.live) return;
+    if (record) bindText(info, `kind.${record.kind}`);
+    if (record && !record.live) return this.showFinal(State.ENDED);
     button.disabled = false;
     button.focus();
+  }
+
+  async loadRecord() {
+    try {
+      this.record = await get(`/api/sessions/${encodeURIComponent(this.sessionId)}`);
+    } catch (error) {
+      // Group trainees are not parties to the ticket, so they cannot read the session over
+      // HTTP (404); joining over /ws tells them, and anyone else, whether it is live.
+    }
+    return this.record;
+  }
+
+  async showPreview(video, problem) {
+    const { stream, problem: issue } = await this.media;
+    if (this.closed) return;
+    video.srcObject = stream;
+    video.play().catch(() => {});
+    if (issue) {
+      bindText(problem, mediaProblemKey(issue));
+      problem.hidden = false;
+    }
   }
 
   join() {
@@ -75,7 +98,7 @@ class SessionView {
     on("analysis", (message) => this.onAnalysis(message));
     on("exercise", (message) => this.exercise?.reset(message.exercise));
     on("notice", (notice) => this.notify(notice.key));
-    live.start();
+    this.media.then((media) => live.start(media));
   }
 
   build() {
@@ -117,10 +140,7 @@ class SessionView {
     const live = this.live;
     const notices = [];
     const problem = live.mediaProblem;
-    if (problem) {
-      const which = problem.video && problem.audio ? "both" : problem.video ? "camera" : "mic";
-      notices.push(h("p", { cls: "notice warn", "data-testid": "media-problem", i18n: `media.${problem.denied ? "denied" : "missing"}_${which}` }));
-    }
+    if (problem) notices.push(h("p", { cls: "notice warn", "data-testid": "media-problem", i18n: mediaProblemKey(problem) }));
     if (live.state === State.RECONNECTING) notices.push(h("p", { cls: "notice warn", i18n: "conn.reconnecting_detail" }));
     if (live.state === State.FAILED) {
       notices.push(h("p", { cls: "notice error" }, h("span", { i18n: "conn.failed_detail" }), " ", h("button", { type: "button", i18n: "conn.retry", on: { click: () => live.retry() } })));
@@ -263,6 +283,8 @@ class SessionView {
   close() {
     if (this.closed) return;
     this.closed = true;
+    // Release the camera even when the page closes before joining.
+    if (!this.live) this.media?.then(({ stream }) => stream?.getTracks().forEach((t) => t.stop()));
     this.exercise?.close();
     if (this.live && ![State.ENDED, State.REMOVED, State.EXPIRED, State.LEFT].includes(this.live.state)) {
       this.live.leave();
