@@ -92,7 +92,7 @@ class BusinessCalendar:
         return cls(
             timezone=str(config.get("timezone", "UTC")),
             working_hours=None if hours is None else _parse_hours(hours),
-            holidays=frozenset(_parse_date(item) for item in config.get("holidays", ())),
+            holidays=_parse_holidays(config.get("holidays", ())),
         )
 
     def working_hours(self) -> dict[int, list[tuple[time, time]]]:
@@ -248,8 +248,10 @@ def _check_spans(day: int, spans: list[tuple[time, time]]) -> list[tuple[time, t
     return ordered
 
 
-def _parse_hours(config: Mapping[str, Any]) -> dict[int, list[tuple[time, time]]]:
+def _parse_hours(config: Any) -> dict[int, list[tuple[time, time]]]:
     """Parse ``{"mon": ["08:00-12:00", "13:00-17:00"], ...}``; days not listed are closed."""
+    if not isinstance(config, Mapping):
+        raise ValidationError("working_hours must be a table of weekdays", field="working_hours")
     hours: dict[int, list[tuple[time, time]]] = {}
     for name, spans in config.items():
         key = str(name).lower()[:3]
@@ -271,6 +273,13 @@ def _parse_span(text: str) -> tuple[time, time]:
     if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
         raise ValidationError(f"not a time of day in {text!r}", field="working_hours")
     return time(h1, m1), time(h2, m2)
+
+
+def _parse_holidays(value: Any) -> frozenset[date]:
+    """A list of dates; a lone string is refused rather than read character by character."""
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple | set | frozenset):
+        raise ValidationError("holidays must be a list of dates", field="holidays")
+    return frozenset(_parse_date(item) for item in value)
 
 
 def _parse_date(value: Any) -> date:

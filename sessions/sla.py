@@ -187,16 +187,17 @@ class SlaPolicy:
         unknown = set(config) - _POLICY_KEYS
         if unknown:
             raise ValidationError(f"unknown SLA keys: {sorted(unknown)}", field="sla")
+        if not isinstance(config.get("tiers") or {}, Mapping):
+            raise ValidationError("sla.tiers must be a table", field="sla")
         overrides = dict(config.get("tiers") or {})
         bad = set(overrides) - {tier.value for tier in Tier}
         if bad:
             raise ValidationError(f"unknown SLA tiers: {sorted(bad)}", field="sla")
-        tiers = {
-            tier: _tier_windows(tier, {**DEFAULT_TIERS[tier], **overrides.get(tier.value, {})})
-            for tier in Tier
-        }
-        fraction = float(config.get("at_risk_fraction", DEFAULT_AT_RISK_FRACTION))
-        return cls(tiers, calendar, fraction)
+        tiers = {tier: _tier_windows(tier, overrides.get(tier.value, {})) for tier in Tier}
+        fraction = config.get("at_risk_fraction", DEFAULT_AT_RISK_FRACTION)
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float):
+            raise ValidationError("at_risk_fraction must be a number", field="sla")
+        return cls(tiers, calendar, float(fraction))
 
     def deadlines_for(self, tier: Tier, opened_at: datetime) -> SlaDeadlines:
         """Response and resolution deadlines of a ticket opened at ``opened_at``."""
@@ -223,8 +224,11 @@ class SlaPolicy:
         }
 
 
-def _tier_windows(tier: Tier, config: Mapping[str, Any]) -> TierWindows:
-    """Parse one tier's windows; only the callback may be switched off."""
+def _tier_windows(tier: Tier, overrides: Any) -> TierWindows:
+    """Parse one tier's windows over its defaults; only the callback may be switched off."""
+    if not isinstance(overrides, Mapping):
+        raise ValidationError(f"SLA tier {tier.value} must be a table of windows", field="sla")
+    config = {**DEFAULT_TIERS[tier], **overrides}
     unknown = set(config) - set(_WINDOW_NAMES)
     if unknown:
         raise ValidationError(f"unknown SLA windows for {tier.value}: {sorted(unknown)}")

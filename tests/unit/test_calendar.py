@@ -146,6 +146,8 @@ def test_from_config_reads_toml_shapes() -> None:
         {"working_hours": {"mon": ["8am-noon"]}},
         {"working_hours": {}},
         {"holidays": ["25/12/2025"]},
+        {"holidays": "2025-12-25"},
+        {"working_hours": ["mon"]},
         {"timezone": "UTC", "hours": {}},
     ],
 )

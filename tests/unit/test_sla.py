@@ -101,6 +101,9 @@ def test_defaults_and_partial_override() -> None:
         {"tiers": {"urgent": {"respons": "1h"}}},
         {"tiers": {"urgent": {"response": "none"}}},
         {"at_risk_fraction": 1.5},
+        {"at_risk_fraction": "most"},
+        {"tiers": {"urgent": "1h"}},
+        {"tiers": ["urgent"]},
         {"tier": {}},
     ],
 )
