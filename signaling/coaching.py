@@ -55,6 +55,8 @@ class CoachingFeature(RoomFeature):
         self.targets: dict[str, Any] = dict(room.targets)
         self.streams: dict[str, CoachedStream] = {}
         self.summaries: dict[str, dict[str, Any]] = {}
+        self.update_observers: list[Callable[[str, str, AnalysisUpdate], None]] = []
+        """Called with (participant_id, producer_id, update) for every update (recording)."""
 
     @property
     def enabled(self) -> bool:
@@ -87,7 +89,7 @@ class CoachingFeature(RoomFeature):
             return
         assert self.scheduler is not None
         exercise = self.default_exercise()
-        language = participant.language if participant.language in LANGUAGES else "en"
+        language = _cue_language(participant)
         stream = self.scheduler.add_stream(
             producer.id,
             exercise,
@@ -117,7 +119,9 @@ class CoachingFeature(RoomFeature):
         switched = 0
         for coached in self.streams.values():
             if coached.participant.id == target.id:
-                coached.stream.set_exercise(exercise, target.language, self.targets.get(exercise))
+                coached.stream.set_exercise(
+                    exercise, _cue_language(target), self.targets.get(exercise)
+                )
                 switched += 1
         self.room.broadcast(
             {
@@ -158,5 +162,12 @@ class CoachingFeature(RoomFeature):
             }
             for target in {participant_id, *self._staff_ids()}:
                 self.room.send_to(target, message)
+            for observer in self.update_observers:
+                observer(participant_id, producer_id, update)
 
         return deliver
+
+
+def _cue_language(participant: Participant) -> str:
+    """The participant's language when cues exist in it, English otherwise."""
+    return participant.language if participant.language in LANGUAGES else "en"
