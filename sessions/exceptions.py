@@ -1,4 +1,4 @@
-"""Domain errors. Each carries a stable ``code``; the wire mapping lives in signaling/problems.py."""
+"""Domain errors, each with a stable ``code``; signaling/problems.py maps them to the wire."""
 
 from __future__ import annotations
 
