@@ -22,6 +22,7 @@ from annotations.video import AnnotationVideo, RenderedStill
 from sessions.exceptions import NotFoundError, PermissionDeniedError
 from signaling.annotation_attachments import AttachmentFiles
 from signaling.annotation_queue import SerialQueue
+from signaling.annotation_timeline import AnnotationTimeline
 from signaling.features import RoomFeature
 
 if TYPE_CHECKING:
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Timeline action of every numbered annotation event.
-TIMELINE_ACTION = "annotation"
 #: Timeline action of a still attached to the ticket.
 ATTACHMENT_ACTION = "attachment_added"
 #: Events after which the video side needs the producer's frames.
@@ -54,7 +53,7 @@ class AnnotationFeature(RoomFeature):
         self._videos: dict[str, Producer] = {}
         self._observers: dict[str, FrameObserver] = {}
         self._video_work = SerialQueue(f"annotations-video-{room.id}")
-        self._timeline = SerialQueue(f"annotations-timeline-{room.id}")
+        self.timeline = AnnotationTimeline(room.timeline)
 
     def snapshot(self) -> dict[str, Any]:
         """Current marks, frozen videos and anchors, for a late joiner."""
@@ -112,7 +111,7 @@ class AnnotationFeature(RoomFeature):
     async def idle(self) -> None:
         """Wait until the video work and timeline entries caused so far are done."""
         await self._video_work.drain()
-        await self._timeline.drain()
+        await self.timeline.drain()
 
     async def closing(self) -> None:
         """Attach the stills of videos still frozen, stop decoding, write the timeline out."""
@@ -122,7 +121,7 @@ class AnnotationFeature(RoomFeature):
             self._stop_decoding(producer_id)
         await self.video.close()
         await self._video_work.close()
-        await self._timeline.close()
+        await self.timeline.close()
 
     # -- fan-out and timeline ------------------------------------------------------------
 
@@ -131,12 +130,7 @@ class AnnotationFeature(RoomFeature):
         for event in events:
             exclude = sender if event.type is EventType.POINTER else None
             self.room.broadcast({"type": "annotation", "annotation": event.to_wire()}, exclude)
-            if event.seq is not None:
-                entry = timeline_entry(event)
-                actor = event.identity or "system"
-                self._timeline.submit(
-                    functools.partial(self.room.timeline, actor, TIMELINE_ACTION, entry)
-                )
+            self.timeline.add_event(event)
 
     async def _attach(self, still: RenderedStill) -> dict[str, Any]:
         """Store a rendered still as a ticket attachment and tell the ticket and the room."""
@@ -150,10 +144,9 @@ class AnnotationFeature(RoomFeature):
             "media_time_s": still.media_time_s,
             "marks": still.marks,
         }
-        actor = still.identity or "system"
-        await self._timeline.submit(
-            functools.partial(self.room.timeline, actor, ATTACHMENT_ACTION, data)
-        )
+        # After the annotation entries queued before it: the unfreeze comes first.
+        self.timeline.add(still.identity or "system", ATTACHMENT_ACTION, data)
+        await self.timeline.drain()
         attachment = {"ticket_id": ticket_id, "session_id": self.room.id, **data}
         self.room.broadcast({"type": "attachment_added", "attachment": attachment})
         log.info("still of %s attached to %s as %s", still.producer_id, ticket_id, saved)
@@ -199,22 +192,3 @@ def _actor(participant: Participant) -> Actor:
     return Actor.from_grants(
         participant.id, participant.identity, participant.role.value, participant.grants
     )
-
-
-def timeline_entry(event: AnnotationEvent) -> dict[str, Any]:
-    """The compact timeline form of a numbered event: what the recording needs to replay it."""
-    data = dict(event.data)
-    if event.type is EventType.MARK_ADDED:
-        mark = data.pop("mark")
-        shape = {k: v for k, v in mark["shape"].items() if k not in {"producer_id", "media_time_s"}}
-        data |= {"mark_id": mark["mark_id"], "shape": shape}
-    elif event.type is EventType.ANCHOR_MOVED:
-        data.pop("points", None)  # the homography maps the mark's own points
-    return {
-        "seq": event.seq,
-        "type": event.type.value,
-        "participant_id": event.participant_id,
-        "producer_id": event.producer_id,
-        "media_time_s": event.media_time_s,
-        **data,
-    }
