@@ -49,6 +49,7 @@ API_MODULES = [
     "signaling.api.progress",
     "signaling.api.demo",
     "signaling.api.attachments",
+    "signaling.api.recordings",
 ]
 
 

@@ -48,5 +48,6 @@ def feature_classes() -> list[type[RoomFeature]]:
     """The features every room gets, in the order their hooks run."""
     from signaling.annotating import AnnotationFeature
     from signaling.coaching import CoachingFeature
+    from signaling.recording_feature import RecordingFeature
 
-    return [CoachingFeature, AnnotationFeature]
+    return [CoachingFeature, AnnotationFeature, RecordingFeature]

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError as PydanticValidationError
 
+from media.recording.errors import RangeNotSatisfiableError
 from sessions.exceptions import (
     AuthenticationError,
     ConflictError,
@@ -50,6 +51,8 @@ _STATUS: list[tuple[type[TeleGuideError], int, str]] = [
     (InvalidStateError, 409, "Conflict"),
     (LimitExceededError, 429, "Too Many Requests"),
     (ValidationError, 422, "Unprocessable Content"),
+    # The caller adds ``Content-Range: bytes */size`` (the size is in the problem's ``size``).
+    (RangeNotSatisfiableError, 416, "Range Not Satisfiable"),
 ]
 
 

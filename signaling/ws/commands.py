@@ -79,7 +79,10 @@ class CommandContext:
 
 
 #: Modules whose ``@handles`` handlers extend the protocol (features add theirs here).
-COMMAND_MODULES: list[str] = ["signaling.annotation_commands"]
+COMMAND_MODULES: list[str] = [
+    "signaling.annotation_commands",
+    "signaling.ws.recording_commands",
+]
 
 
 def load_command_modules() -> None:
