@@ -44,7 +44,12 @@ export class Tile {
   /** Play again after the tile was moved in the document (which pauses media elements). */
   resume() {
     if (this.video.srcObject && this.video.paused) this.video.play().catch(() => {});
-    if (this.audio?.srcObject && this.audio.paused) this.audio.play().catch(() => {});
+    if (this.audio?.srcObject && this.audio.paused) this.audio.play().catch((error) => this.playRefused(error));
+  }
+
+  playRefused(error) {
+    // Only the autoplay policy is worth a button; a play() cut short by a newer stream is not.
+    if (error?.name === "NotAllowedError") this.el.dispatchEvent(new CustomEvent("autoplay-blocked", { bubbles: true }));
   }
 
   /** Show a stream (or nothing). */
@@ -53,7 +58,7 @@ export class Tile {
     if (this.video.srcObject !== stream) this.video.srcObject = stream || null;
     if (this.audio && this.audio.srcObject !== stream) {
       this.audio.srcObject = stream || null;
-      this.audio.play?.().catch(() => this.el.dispatchEvent(new CustomEvent("autoplay-blocked", { bubbles: true })));
+      this.audio.play().catch((error) => this.playRefused(error));
     }
     this.placeholder.hidden = hasVideo;
   }
