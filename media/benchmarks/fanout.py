@@ -178,8 +178,13 @@ def _figures(
     reencoding: list[Window],
 ) -> dict[str, float | int | str]:
     forward_us = statistics.median(w.net_cpu_us_per_delivery(_base_us(idle)) for w in forwarding)
-    reencode_us = statistics.median(
-        w.net_cpu_us_per_delivery(_base_us(decode_only)) for w in reencoding
+    # A window in which nothing reached a subscriber measures nothing (the publisher's
+    # stream can stall on an overloaded machine): it is left out, or the figure is NaN.
+    useful = [w for w in reencoding if sum(w.delivered) > 0]
+    reencode_us = (
+        statistics.median(w.net_cpu_us_per_delivery(_base_us(decode_only)) for w in useful)
+        if useful
+        else float("nan")
     )
     delivered = [p for w in forwarding for p in w.delivered_pct()]
     wall = sum(w.wall_s for w in forwarding)
@@ -190,6 +195,9 @@ def _figures(
         "subscribers": args.subscribers,
         "reencode_subscribers": args.reencode_subscribers,
         "publisher_fps_while_forwarding": round(sum(w.produced for w in forwarding) / wall, 1),
+        "publisher_fps_while_reencoding": round(
+            sum(w.produced for w in reencoding) / sum(w.wall_s for w in reencoding), 1
+        ),
         "server_cpu_publisher_only_pct": round(_cpu_pct(idle), 2),
         "server_cpu_forwarding_pct": round(_cpu_pct(forwarding), 2),
         "server_cpu_decode_once_pct": round(_cpu_pct(decode_only), 2),
@@ -200,7 +208,7 @@ def _figures(
         "reencode_cpu_per_subscriber_at_fps_pct": round(reencode_us * args.fps / 1e4, 2),
         "reencode_to_forward_ratio": round(reencode_us / forward_us, 1)
         if forward_us > 0
-        else float("inf"),
+        else float("nan"),
         "frames_delivered_min_pct": round(min(delivered), 1),
         "frames_delivered_median_pct": round(statistics.median(delivered), 1),
         "reencode_frames_delivered_median_pct": round(
