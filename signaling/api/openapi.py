@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
-from signaling.api.registry import ApiRegistry, Endpoint
+from signaling.api.registry import PATH_PARAMETER, ApiRegistry, Endpoint
 
 REF = "#/components/schemas/{model}"
 
@@ -93,7 +93,7 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9_-]+$"},
+            "schema": {"type": "string", "pattern": PATH_PARAMETER.pattern},
         }
         for name in re.findall(r"{(\w+)}", path)
     ]

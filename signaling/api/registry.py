@@ -7,6 +7,7 @@ with the very models the OpenAPI document is generated from, so the two cannot d
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -17,6 +18,9 @@ from pydantic import BaseModel, TypeAdapter
 from sessions.exceptions import AuthenticationError, ValidationError
 from signaling.auth import Principal
 from signaling.keys import PRINCIPAL_KEY
+
+PATH_PARAMETER = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
+"""What an id or identity in a path may look like (the OpenAPI document says the same)."""
 
 BodyT = TypeVar("BodyT", bound=BaseModel | None)
 QueryT = TypeVar("QueryT", bound=BaseModel | None)
@@ -119,6 +123,7 @@ def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRes
         principal = request.get(PRINCIPAL_KEY)
         if endpoint.auth and principal is None:
             raise AuthenticationError("missing bearer token")
+        _check_path(request)
         body = await _parse_body(request, endpoint.body)
         query = _parse_query(request, endpoint.query)
         result = await endpoint.handler(Call(request, principal, body, query))
@@ -130,6 +135,12 @@ def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRes
 
     handle.__name__ = endpoint.handler.__name__
     return handle
+
+
+def _check_path(request: web.Request) -> None:
+    for name, value in request.match_info.items():
+        if not PATH_PARAMETER.match(value):
+            raise ValidationError(f"{name} is not a valid identifier", field=name)
 
 
 async def _parse_body(request: web.Request, model: type[BaseModel] | None) -> BaseModel | None:
