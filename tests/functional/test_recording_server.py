@@ -4,25 +4,31 @@ signed links with ranges, the authorization matrix, the audit log, retention and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import resource
+import signal
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from aiohttp import ClientWebSocketResponse, web
 from aiohttp.test_utils import TestClient
 
+from media.producer import Producer
 from media.recording.manifest import Manifest, write_manifest
 from media.recording.policy import RecordingPolicy
 from media.recording.state import RecordingState
+from media.recording.synthetic import SyntheticProducer, opus_packets
 from sessions.clock import ManualClock
 from signaling.app import create_app
 from signaling.config import Settings
-from signaling.keys import SERVICES_KEY
-from signaling.recording_feature import recording_node, recordings_ctx
+from signaling.keys import ROOMS_KEY, SERVICES_KEY
+from signaling.recording_feature import RecordingFeature, recording_node, recordings_ctx
 from tests.app_fixtures import AiohttpClient, TokenFactory
 
 Client = TestClient[Any, Any]
@@ -418,3 +424,50 @@ async def test_startup_recovers_interrupted_recordings(restarted: tuple[Client, 
 def test_recordings_root_is_per_node(settings: Settings, tmp_path: Path) -> None:
     app = create_app(settings.model_copy(update={"node_id": "node-a"}))
     assert recording_node(app[SERVICES_KEY]).root == settings.data_dir / "recordings" / "node-a"
+
+
+@contextlib.contextmanager
+def _file_size_limit(limit: int) -> Iterator[None]:
+    """Writes past ``limit`` bytes fail with EFBIG, as they fail with ENOSPC on a full disk."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+
+
+async def test_full_disk_ends_the_recording_and_the_session_goes_on(
+    client: Client, tokens: TokenFactory, settings: Settings
+) -> None:
+    live = await _open(client, tokens, "full")
+    expert = await _join(client, tokens, "expert-1", "expert", live)
+    expert_id = _pid(expert)
+    await expert.call("consent", granted=True)
+    await expert.indicators(**{expert_id: "recording"})
+    room = client.app[ROOMS_KEY].get(live.session_id)
+    # A pre-encoded microphone stands in for the publisher: the disk is what is under test.
+    microphone = SyntheticProducer(expert_id, "audio/opus")
+    room.feature(RecordingFeature).producer_added(
+        room.session.participants[expert_id], cast(Producer, microphone)
+    )
+    packets = await asyncio.to_thread(lambda: list(opus_packets(120.0)))
+    database = max(p.stat().st_size for p in settings.data_dir.glob("*.sqlite3*"))
+    with _file_size_limit(database + 300_000):
+        for start in range(0, len(packets), 50):
+            for packet, keyframe in packets[start : start + 50]:
+                microphone.emit(packet, keyframe)
+            await asyncio.sleep(0.005)
+        failed = await expert.event("recording_state", state="failed")
+    assert failed["reason"] == "disk_full"
+    assert failed["indicators"] == {expert_id: "off"}
+    # The session goes on: chat still works, and it ends normally.
+    assert (await expert.call("chat", text="still here"))["ok"]
+    await _end(client, tokens, live)
+    await expert.ws.close()
+    row = (await recording_node(client.app[SERVICES_KEY]).repository.for_ticket(live.ticket_id))[0]
+    assert (row.state, row.reason) == ("failed", "disk_full")
+    timeline = await client.app[SERVICES_KEY].store.list_timeline(live.ticket_id)
+    assert "recording_failed" in [entry.action for entry in timeline]
