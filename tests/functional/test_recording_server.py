@@ -19,6 +19,7 @@ import pytest
 from aiohttp import ClientWebSocketResponse, web
 from aiohttp.test_utils import TestClient
 
+from media.analysis.events import AnalysisUpdate, Cue
 from media.producer import Producer
 from media.recording.manifest import Manifest, write_manifest
 from media.recording.policy import RecordingPolicy
@@ -26,6 +27,7 @@ from media.recording.state import RecordingState
 from media.recording.synthetic import SyntheticProducer, opus_packets
 from sessions.clock import ManualClock
 from signaling.app import create_app
+from signaling.coaching import CoachingFeature
 from signaling.config import Settings
 from signaling.keys import ROOMS_KEY, SERVICES_KEY
 from signaling.recording_feature import RecordingFeature, recording_node, recordings_ctx
@@ -471,3 +473,43 @@ async def test_full_disk_ends_the_recording_and_the_session_goes_on(
     assert (row.state, row.reason) == ("failed", "disk_full")
     timeline = await client.app[SERVICES_KEY].store.list_timeline(live.ticket_id)
     assert "recording_failed" in [entry.action for entry in timeline]
+
+
+def _update(index: int, cue: Cue | None = None) -> AnalysisUpdate:
+    landmarks = [[0.5, 0.5, 1.0]] * 33
+    return AnalysisUpdate(index / 30, "squat", 0, "rest", {"knee": 170.0}, landmarks, cue=cue)
+
+
+async def test_annotations_and_sampled_analysis_go_on_the_timeline(
+    client: Client, tokens: TokenFactory
+) -> None:
+    live = await _open(client, tokens, "metrics_only")
+    expert = await _join(client, tokens, "expert-1", "expert", live)
+    expert_id = _pid(expert)
+    await expert.indicators(**{expert_id: "metrics_only"})
+    stroke = {"kind": "stroke", "producer_id": "prd_cam", "media_time_s": 1.5}
+    stroke |= {"points": [[0.1, 0.1], [0.3, 0.3]], "colour": "#ff0000", "width": 0.01}
+    assert (await expert.call("annotate", annotation=stroke))["ok"]
+    observers = client.app[ROOMS_KEY].get(live.session_id).feature(CoachingFeature)
+    # What the analysis delivers at 30 updates a second for one second, one with a cue.
+    for index in range(30):
+        cue = Cue("knee_valgus", "Knees out", "en") if index == 10 else None
+        for observer in observers.update_observers:
+            observer(expert_id, "prd_cam", _update(index, cue))
+        await asyncio.sleep(1 / 30)
+    await _end(client, tokens, live)
+    await expert.ws.close()
+    recording_id = await _only_recording(client, tokens, live)
+    supervisor = tokens.headers("sup-1", "supervisor")
+    manifest = await (
+        await client.get(f"/api/recordings/{recording_id}", headers=supervisor)
+    ).json()
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for event in manifest["timeline"]:
+        by_kind.setdefault(event["kind"], []).append(event)
+    assert [e["data"]["seq"] for e in by_kind["annotation"]] == [1]
+    assert 4 <= len(by_kind["landmarks"]) <= 8, "landmarks are sampled at about 5 Hz"
+    assert len(by_kind["landmarks"][0]["data"]["landmarks"]) == 33
+    [analysis] = by_kind["analysis"]
+    assert analysis["data"]["cue"]["code"] == "knee_valgus"
+    assert "landmarks" not in analysis["data"]
