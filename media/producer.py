@@ -52,6 +52,8 @@ class Producer:
         self.state = ProducerState.LIVE
         self.frames_received = 0
         self.bytes_received = 0
+        self.frames_skipped = 0
+        self._broken = False
         self.keyframes_received = 0
         self.plis_sent = 0
         # Bumped on resume: frames after a pause reference frames subscribers never got.
@@ -105,6 +107,8 @@ class Producer:
         keyframe = is_keyframe(self.codec, frame.data)
         self.frames_received += 1
         self.bytes_received += len(frame.data)
+        if not self._intact(frame, keyframe):
+            return
         self.keyframes_received += int(keyframe)
         if self._sinks:
             # One shared packet for all consumers: aiortc's pack() only reads it.
@@ -114,6 +118,19 @@ class Producer:
         for observer in list(self._packet_observers):
             # Observers (the recorder's muxer) may rewrite pts/time_base: each gets its own.
             observer(self._packet(frame), keyframe)
+
+    def _intact(self, frame: JitterFrame, keyframe: bool) -> bool:
+        """After lost frames, hold delta frames back until a keyframe: they reference
+        pictures nobody downstream has, and would decode (and record) as garbage."""
+        if getattr(frame, "after_gap", False) and not keyframe:
+            if not self._broken:
+                self._broken = True
+                self.request_keyframe()
+        elif keyframe:
+            self._broken = False
+        if self._broken:
+            self.frames_skipped += 1
+        return not self._broken
 
     def _packet(self, frame: JitterFrame) -> av.Packet:
         packet = av.Packet(frame.data)

@@ -74,14 +74,36 @@ class TapQueue(queue.Queue[Any]):
             super().put(item, block, timeout)
 
 
+class TappedFrame(JitterFrame):
+    """An encoded frame that also tells whether frames were lost just before it."""
+
+    def __init__(self, data: bytes, timestamp: int, after_gap: bool) -> None:
+        super().__init__(data, timestamp)
+        self.after_gap = after_gap
+
+
 class MarkerJitterBuffer(JitterBuffer):
     """A video jitter buffer that releases a frame as soon as its marker packet arrives.
 
     aiortc's own buffer only releases a frame when the first packet of the next frame
     arrives, which adds one frame interval (33 ms at 30 fps) to every hop through us.
+    Frames come out whole and in order; ``after_gap`` marks one released after packets
+    that never arrived (the buffer gave up on them), whose references may be missing.
     """
 
-    def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
+    def __init__(self, capacity: int, prefetch: int = 0, is_video: bool = False) -> None:
+        super().__init__(capacity, prefetch, is_video)
+        self._last_sequence: int | None = None
+
+    def _release(self, count: int, first: RtpPacket, chunks: list[bytes]) -> TappedFrame:
+        last = self._packets[(first.sequence_number + count - 1) % self._capacity]
+        expected = None if self._last_sequence is None else (self._last_sequence + 1) & 0xFFFF
+        after_gap = expected is not None and first.sequence_number != expected
+        self._last_sequence = last.sequence_number if last is not None else None
+        self.remove(count)
+        return TappedFrame(b"".join(chunks), first.timestamp, after_gap)
+
+    def _remove_frame(self, sequence_number: int) -> TappedFrame | None:
         origin = self._origin
         if origin is None:
             return None
@@ -90,7 +112,7 @@ class MarkerJitterBuffer(JitterBuffer):
             return None
         return self._complete_from(origin, first)
 
-    def _complete_from(self, origin: int, first: RtpPacket) -> JitterFrame | None:
+    def _complete_from(self, origin: int, first: RtpPacket) -> TappedFrame | None:
         chunks: list[bytes] = []
         for count in range(self._capacity):
             packet = self._packets[(origin + count) % self._capacity]
@@ -98,12 +120,10 @@ class MarkerJitterBuffer(JitterBuffer):
                 return None
             if packet.timestamp != first.timestamp:
                 # The next frame started: the stored one is complete (aiortc's own rule).
-                self.remove(count)
-                return JitterFrame(data=b"".join(chunks), timestamp=first.timestamp)
+                return self._release(count, first, chunks)
             chunks.append(packet._data)  # type: ignore[attr-defined]
             if packet.marker:
-                self.remove(count + 1)
-                return JitterFrame(data=b"".join(chunks), timestamp=first.timestamp)
+                return self._release(count + 1, first, chunks)
         return None
 
 

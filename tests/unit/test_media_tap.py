@@ -7,7 +7,13 @@ from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
-from media.tap import MarkerJitterBuffer, TapQueue, UnsupportedAiortcError, check_aiortc_version
+from media.tap import (
+    MarkerJitterBuffer,
+    TappedFrame,
+    TapQueue,
+    UnsupportedAiortcError,
+    check_aiortc_version,
+)
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
 
@@ -72,3 +78,17 @@ def test_tap_queue_always_passes_the_stop_signal() -> None:
     tap = TapQueue(lambda codec, frame: None)
     tap.put(None)
     assert tap.get_nowait() is None
+
+
+def test_frame_after_packets_given_up_is_flagged() -> None:
+    buffer = MarkerJitterBuffer(capacity=4, is_video=True)
+    released = []
+    for seq in (10, 12, 13, 14, 15, 16):  # 11 never arrives
+        _, frame = buffer.add(_packet(seq, seq * 100, bytes([seq]), marker=True))
+        if frame is not None:
+            assert isinstance(frame, TappedFrame)
+            released.append((frame.data[0], frame.after_gap))
+    assert released[0] == (10, False)
+    assert released[1][1] is True  # the first frame released after giving up on 11
+    assert all(not gap for _, gap in released[2:])
+    assert [data for data, _ in released] == sorted(data for data, _ in released)
