@@ -75,18 +75,28 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture
-async def browser(chromium_path: Path, squat_clip: Path) -> AsyncIterator[Browser]:
-    """Headless Chromium whose camera plays the squat clip."""
+async def _launch(chromium_path: Path, args: list[str]) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(chromium_path),
-            args=[*CHROMIUM_ARGS, f"--use-file-for-fake-video-capture={squat_clip}"],
-        )
+        chromium = await playwright.chromium.launch(executable_path=str(chromium_path), args=args)
         try:
             yield chromium
         finally:
             await chromium.close()
+
+
+@pytest.fixture
+async def browser(chromium_path: Path, squat_clip: Path) -> AsyncIterator[Browser]:
+    """Headless Chromium whose camera plays the squat clip."""
+    clip_arg = f"--use-file-for-fake-video-capture={squat_clip}"
+    async for chromium in _launch(chromium_path, [*CHROMIUM_ARGS, clip_arg]):
+        yield chromium
+
+
+@pytest.fixture
+async def plain_browser(chromium_path: Path) -> AsyncIterator[Browser]:
+    """Headless Chromium with Chromium's own fake camera (for tests that need no real clip)."""
+    async for chromium in _launch(chromium_path, CHROMIUM_ARGS):
+        yield chromium
 
 
 class PageLog:
@@ -131,7 +141,12 @@ async def open_as(
 
 
 async def create_session(
-    server: TestServer, tokens: TokenFactory, kind: str, *, patient: str = "patient-1"
+    server: TestServer,
+    tokens: TokenFactory,
+    kind: str,
+    *,
+    patient: str = "patient-1",
+    recording_policy: str = "off",
 ) -> tuple[str, str]:
     """Open a ticket and a live session of ``kind`` over HTTP; return (ticket_id, session_id)."""
     headers = tokens.headers("expert-1", "expert")
@@ -147,8 +162,9 @@ async def create_session(
         async with http.post("/api/tickets", json=ticket_body, headers=headers) as response:
             assert response.status == 201, await response.text()
             ticket = await response.json()
+        session_body = {"kind": kind, "recording_policy": recording_policy}
         async with http.post(
-            f"/api/tickets/{ticket['id']}/sessions", json={"kind": kind}, headers=headers
+            f"/api/tickets/{ticket['id']}/sessions", json=session_body, headers=headers
         ) as response:
             assert response.status == 201, await response.text()
             session = await response.json()

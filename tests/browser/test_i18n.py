@@ -17,8 +17,8 @@ from tests.conftest import REPO_ROOT
 
 WEB_CLIENT = REPO_ROOT / "web_client"
 LANGUAGES = ("en", "zh-CN")
-# Keys whose text is the same in every language on purpose (a language's own name).
-SAME_IN_ALL = {"lang.en", "lang.zh-CN"}
+# Keys whose text is the same in every language on purpose (a language's own name, units).
+SAME_IN_ALL = {"lang.en", "lang.zh-CN", "recordings.size"}
 
 
 def catalog(language: str) -> dict[str, str]:
@@ -130,10 +130,10 @@ async def audit(page: Page, log: PageLog, name: str) -> None:
 @pytest.mark.e2e
 @pytest.mark.timeout(240)
 async def test_main_pages_have_no_untranslated_string(
-    browser: Browser, node: TestServer, node_tokens: TokenFactory
+    plain_browser: Browser, node: TestServer, node_tokens: TokenFactory
 ) -> None:
     ticket_id, session_id = await create_session(node, node_tokens, "guided_exercise")
-    context = await browser.new_context(viewport=PHONE, locale="en-GB")
+    context = await plain_browser.new_context(viewport=PHONE, locale="en-GB")
     signin = await context.new_page()
     signin_log = PageLog(signin)
     await signin.goto(str(node.make_url("/")))
@@ -149,7 +149,7 @@ async def test_main_pages_have_no_untranslated_string(
         "session": (f"/sessions/{session_id}", "#join-button:not([disabled])"),
     }
     for name, (path, ready) in pages.items():
-        page, log = await open_as(browser, node, expert_token, path)
+        page, log = await open_as(plain_browser, node, expert_token, path)
         await page.wait_for_selector(ready)
         await audit(page, log, name)
         if name == "session":

@@ -34,9 +34,9 @@ async def tab_to(page: Page, wanted: str, limit: int = 40) -> None:
 
 
 async def test_sign_in_and_join_with_the_keyboard_only(
-    browser: Browser, node: TestServer, node_tokens: TokenFactory
+    plain_browser: Browser, node: TestServer, node_tokens: TokenFactory
 ) -> None:
-    context = await browser.new_context(viewport=PHONE)
+    context = await plain_browser.new_context(viewport=PHONE)
     page = await context.new_page()
     await page.goto(str(node.make_url("/")))
     await page.wait_for_selector(".demo-identity")
@@ -56,7 +56,7 @@ async def test_sign_in_and_join_with_the_keyboard_only(
 
     _, session_id = await create_session(node, node_tokens, "guided_exercise")
     page, _ = await open_as(
-        browser, node, node_tokens("expert-1", "expert"), f"/sessions/{session_id}"
+        plain_browser, node, node_tokens("expert-1", "expert"), f"/sessions/{session_id}"
     )
     await page.wait_for_selector("#join-button:not([disabled])")
     # The join button takes the focus, so Enter joins.

@@ -14,9 +14,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(240)]
 
 
 async def test_open_take_escalate_filter_and_start_a_session(
-    browser: Browser, node: TestServer, node_tokens: TokenFactory
+    plain_browser: Browser, node: TestServer, node_tokens: TokenFactory
 ) -> None:
-    page, log = await open_as(browser, node, node_tokens("expert-1", "expert"), "/tickets/new")
+    token = node_tokens("expert-1", "expert")
+    page, log = await open_as(plain_browser, node, token, "/tickets/new")
     await page.select_option("#kind", "device_fault")
     await page.select_option("#tier", "routine")
     await page.fill("#title", "Infusion pump shows E42")

@@ -25,7 +25,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A live session; dispatches state, session, participants, tracks, local, chat, analysis,
- * exercise and notice events.
+ * exercise, consent, recording and notice events.
  */
 export class LiveSession extends EventTarget {
   constructor(sessionId, token, { url = signalingUrl(), graceMs = 30000 } = {}) {
@@ -366,6 +366,8 @@ const EVENT_HANDLERS = {
   },
   analysis: (s, m) => s.emit("analysis", m),
   exercise_changed: (s, m) => s.emit("exercise", m),
+  consent_requested: (s, m) => s.emit("consent", m),
+  recording_state: (s, m) => s.emit("recording", m),
 };
 
 export { SignalingError };

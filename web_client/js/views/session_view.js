@@ -10,6 +10,7 @@ import { LiveSession, State } from "../session/live_session.js";
 import { acquireLocalMedia, mediaProblemKey } from "../session/local_media.js";
 import { ParticipantsPanel } from "../session/participants_panel.js";
 import { Tile } from "../session/tiles.js";
+import { RecordingConsent } from "../session/recording_consent.js";
 import { Toolbar } from "../session/toolbar.js";
 
 /** Render the session page for session params.id. */
@@ -98,6 +99,8 @@ class SessionView {
     on("analysis", (message) => this.onAnalysis(message));
     on("exercise", (message) => this.exercise?.reset(message.exercise));
     on("notice", (notice) => this.notify(notice.key));
+    on("consent", (message) => this.recording.ask(message));
+    on("recording", (message) => this.recording.update(message));
     this.media.then((media) => live.start(media));
   }
 
@@ -106,6 +109,7 @@ class SessionView {
     this.toolbar = new Toolbar(live, { onLeave: () => live.leave() });
     this.connection = h("span", { cls: "connection", "data-testid": "connection-state", role: "status" });
     this.locked = h("span", { cls: "tag locked", i18n: "session.locked", hidden: true });
+    this.recording = new RecordingConsent(live);
     this.notices = h("div", { cls: "session-notices", "aria-live": "assertive" });
     this.stageMain = h("div", { cls: "stage-main" });
     this.stageSide = h("div", { cls: "stage-side" });
@@ -118,7 +122,8 @@ class SessionView {
     this.root = h(
       "section",
       { cls: "session" },
-      h("div", { cls: "session-bar" }, this.title, this.connection, this.locked, this.toolbar.el),
+      h("div", { cls: "session-bar" }, this.title, this.connection, this.locked, this.recording.indicator, this.toolbar.el),
+      this.recording.prompt,
       this.notices,
       h("div", { cls: "session-body" }, this.stage, this.side),
     );

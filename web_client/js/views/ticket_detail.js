@@ -7,6 +7,7 @@ import { bindText, has } from "../i18n.js";
 import { exerciseFigures } from "../exercise_figures.js";
 import { timeElement } from "../format.js";
 import { slaClock, startTicking } from "./sla_clock.js";
+import { recordingsSection } from "./recordings.js";
 import { ticketActions } from "./ticket_actions.js";
 
 const SESSION_KINDS = ["guided_exercise", "remote_diagnosis", "group_onboarding"];
@@ -47,6 +48,7 @@ function render(ticket, timeline, sessions, context, reload) {
     ticket.description ? h("p", { cls: "description", text: ticket.description }) : null,
     h("div", { cls: "sla-clocks" }, ["response", "resolution", "callback"].map((n) => slaClock(n, ticket.sla[n]))),
     sessionsSection(ticket, sessions, context),
+    recordingsSection(ticket.id),
     timelineSection(timeline),
   );
 }
