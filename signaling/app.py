@@ -15,6 +15,7 @@ from sessions.clock import Clock
 from signaling.api.openapi import build_openapi
 from signaling.api.registry import ApiRegistry
 from signaling.config import Settings
+from signaling.desk_node import desk_ctx
 from signaling.keys import (
     DISPATCHER_KEY,
     OPEN_SOCKETS_KEY,
@@ -50,6 +51,8 @@ API_MODULES = [
     "signaling.api.demo",
     "signaling.api.attachments",
     "signaling.api.recordings",
+    "signaling.api.servicedesk",
+    "signaling.api.servicedesk_admin",
 ]
 
 
@@ -80,6 +83,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app.router.add_get("/ws", websocket_handler)
     _install_web_client(app)
     app.cleanup_ctx.append(_services_ctx)
+    app.cleanup_ctx.append(desk_ctx)  # after the services (store, bus), closed before them
     app.on_shutdown.append(_close_sockets)
     return app
 

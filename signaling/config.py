@@ -79,6 +79,23 @@ class Settings(BaseModel):
         default_factory=dict, description="SLA tiers (TOML table; see docs/sla.md)."
     )
     demo: bool = Field(False, description="Seed demo users and a ticket, print sign-in links.")
+    smtp_host: str = Field(
+        "", description="SMTP server for service-desk mail; empty: mail is not sent (dead letters)."
+    )
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port (587 for STARTTLS).")
+    smtp_sender: str = Field("teleguide@localhost", description="From address of desk mail.")
+    smtp_user: str = Field("", description="SMTP login, when the server wants one.")
+    smtp_password: str = Field("", description="Password of SMTP_USER.")
+    smtp_starttls: bool = Field(False, description="Upgrade SMTP connections with STARTTLS.")
+    survey_url: str = Field(
+        "",
+        description="Survey link template with {token}; default PUBLIC_URL/survey/{token}.",
+    )
+    desk_catalogue: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Service-desk skill and language catalogue (TOML table: models = "
+        "{model = category}, languages = [...]; see docs/servicedesk.md).",
+    )
 
     def resolved_database_url(self) -> str:
         """The store URL, defaulting to SQLite inside the data directory."""

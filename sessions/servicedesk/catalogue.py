@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sessions.exceptions import ValidationError
 from sessions.tickets import Ticket, TicketKind
@@ -71,3 +72,23 @@ DEFAULT_CATALOGUE = Catalogue(
     languages=frozenset({"en", "zh-CN", "de", "fr", "es"}),
 )
 """A small catalogue for the demo and the tests; deployments configure their own."""
+
+
+def catalogue_from_config(table: Mapping[str, Any]) -> Catalogue:
+    """The catalogue of a ``[desk_catalogue]`` TOML table; an empty table gives the demo one."""
+    if not table:
+        return DEFAULT_CATALOGUE
+    unknown = sorted(set(table) - {"models", "languages", "extra_skills"})
+    if unknown:
+        raise ValidationError(f"desk_catalogue: unknown keys {unknown}")
+    models, languages = table.get("models", {}), table.get("languages", [])
+    if not isinstance(models, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in models.items()
+    ):
+        raise ValidationError("desk_catalogue.models must map model names to categories")
+    if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
+        raise ValidationError("desk_catalogue.languages must be a list of BCP 47 tags")
+    extra = table.get("extra_skills", [EXERCISE_THERAPY])
+    if not isinstance(extra, list) or not all(isinstance(x, str) for x in extra):
+        raise ValidationError("desk_catalogue.extra_skills must be a list of names")
+    return Catalogue(dict(models), frozenset(languages), frozenset(extra))

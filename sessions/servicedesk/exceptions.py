@@ -21,3 +21,21 @@ class SurveyExpiredError(InvalidStateError):
     """A survey link used after it lapsed."""
 
     code = "survey_expired"
+
+
+class DeskElsewhereError(InvalidStateError):
+    """The desk (routing, queue, offers) runs on another node of the cluster."""
+
+    code = "desk_elsewhere"
+
+
+class ProfileRejectedError(ConflictError):
+    """A well-formed expert profile that the configured catalogue or the desk's rules refuse."""
+
+    code = "profile_rejected"
+
+
+class EndpointRejectedError(ConflictError):
+    """A well-formed webhook endpoint that the desk's rules refuse."""
+
+    code = "endpoint_rejected"

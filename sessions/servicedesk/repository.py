@@ -203,6 +203,14 @@ class ServiceDeskRepository:
                 )
             )
 
+    async def get_survey(self, token: str) -> SurveyLink:
+        """The survey link of a token (NotFoundError when unknown); the answer form shows it."""
+        async with self._sessionmaker() as session:
+            row = await session.get(SurveyRow, hash_token(token))
+            if row is None:
+                raise NotFoundError("unknown survey link")
+            return _survey(row)
+
     async def submit_survey(
         self, token: str, score: int, comment: str, now: datetime
     ) -> SurveyLink:

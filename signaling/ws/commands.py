@@ -82,6 +82,7 @@ class CommandContext:
 COMMAND_MODULES: list[str] = [
     "signaling.annotation_commands",
     "signaling.ws.recording_commands",
+    "signaling.ws.desk_commands",
 ]
 
 

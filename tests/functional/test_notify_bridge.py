@@ -63,10 +63,10 @@ async def test_ticket_events_route_and_become_webhooks_once(desk: ServiceDesk) -
     assert queued[0].payload["ticket_id"] == ticket.id
 
 
-async def test_resolution_event_starts_aftercare_on_the_publishing_node(
+async def test_resolution_event_starts_aftercare_where_the_desk_runs(
     desk: ServiceDesk,
 ) -> None:
-    """``ticket.status_changed`` to resolved schedules the callback once."""
+    """``ticket.status_changed`` to resolved schedules the callback on the desk's node only."""
     ticket = await desk.store.create_ticket(
         kind=TicketKind.DEVICE_FAULT,
         tier=Tier.URGENT,
@@ -84,12 +84,19 @@ async def test_resolution_event_starts_aftercare_on_the_publishing_node(
         ticket.id, TicketStatus.RESOLVED, actor="ana", now=T0, policy=POLICY
     )
     data = {"ticket_id": ticket.id, "status": "resolved"}
-    await DeskBridge(InProcessBus(), desk, "node-b").on_event(
-        BusEvent("ticket.status_changed", data, node="node-a")
-    )
+    event = BusEvent("ticket.status_changed", data, node="node-a")
+    follower = DeskBridge(InProcessBus(), None, "node-a", outbox=desk.outbox, clock=desk.clock)
+    await follower.on_event(event)
     assert await desk.repo.open_callbacks() == []
-    await DeskBridge(InProcessBus(), desk, "node-a").on_event(
-        BusEvent("ticket.status_changed", data, node="node-a")
-    )
+    [webhook] = await desk.outbox.claim_due(T0, limit=10)
+    assert webhook.event_type == "ticket.status_changed"  # the publishing node sends it
+    await DeskBridge(InProcessBus(), desk, "node-b").on_event(event)
     [callback] = await desk.repo.open_callbacks()
     assert callback.ticket_id == ticket.id
+    assert await desk.outbox.claim_due(T0, limit=10) == []  # node-b did not send it again
+
+
+def test_a_bridge_without_desk_needs_an_outbox() -> None:
+    """A follower bridge cannot be built without somewhere to queue webhooks."""
+    with pytest.raises(ValueError):
+        DeskBridge(InProcessBus(), None, "node-a")
