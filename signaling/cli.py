@@ -27,6 +27,7 @@ BENCHMARKS = {
     "analysis": "media.analysis.bench",
     "annotations": "annotations.bench",
     "recording": "media.recording.bench",
+    "servicedesk": "sessions.servicedesk.bench",
 }
 
 
