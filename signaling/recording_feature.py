@@ -168,6 +168,7 @@ class RecordingFeature(RoomFeature):
         await self._pull_chat()
         manifest = await recording.stop()
         await recording.close()
+        self._push_state(force=True)  # everyone's indicator goes off
         await self._drain()
         await self.node.finished(manifest, self._identities)
 
@@ -219,14 +220,15 @@ class RecordingFeature(RoomFeature):
         )
         await recording.start()
         await self._save(recording)
+        await self.room.timeline("system", "recording_started", {"recording_id": recording.id})
+        # Features are all built before the first join, so the coaching one is there now.
+        self.room.feature(CoachingFeature).update_observers.append(self._on_analysis)
+        self._poller = asyncio.ensure_future(self._poll_annotations())
+        # No await from here on: a producer added meanwhile would find no recording.
         for producer in self.room.router.producers():
             participant = session.participants.get(producer.participant_id)
             if participant is not None and not participant.hidden:
                 recording.add_producer(producer)
-        # Features are all built before the first join, so the coaching one is there now.
-        self.room.feature(CoachingFeature).update_observers.append(self._on_analysis)
-        self._poller = asyncio.ensure_future(self._poll_annotations())
-        await self.room.timeline("system", "recording_started", {"recording_id": recording.id})
         return recording
 
     # -- state and indicators ------------------------------------------------------------

@@ -6,6 +6,7 @@ walk out of the recording's directory; a recording still being written is refuse
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from media.recording.state import FINAL_STATES
 from sessions.exceptions import NotFoundError
 
 CHUNK = 64 * 1024
+#: Names of finished annotated exports, kept beside the tracks (``exp_....mp4``).
+EXPORT_NAME = re.compile(r"^exp_[A-Za-z0-9_-]{1,60}\.mp4$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,10 @@ def resolve_file(directory: Path, file: str, key: bytes | None = None) -> Served
     if file == MANIFEST_NAME:
         path = directory / MANIFEST_NAME
         return ServedFile(path, file, path.stat().st_size, "application/json", False)
+    if EXPORT_NAME.match(file) and (directory / file).is_file():
+        # An export appears under its final name only once it is complete.
+        path = directory / file
+        return ServedFile(path, file, path.stat().st_size, "video/mp4", False)
     track = next((t for t in manifest.tracks if t.file == file), None)
     if track is None or not (directory / track.file).is_file():
         raise NotFoundError(f"recording {manifest.recording_id} has no file {file!r}")

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -33,6 +34,7 @@ from media.recording.node import RecordingNode
 from media.recording.ranges import ByteRange, parse_range
 from media.recording.serving import ServedFile, read_file, resolve_file
 from sessions.exceptions import NotFoundError, PermissionDeniedError, ValidationError
+from sessions.ids import new_id
 from sessions.store.recordings_tables import RecordingExportRow, RecordingRow
 from signaling.api.registry import ApiRegistry, Call
 from signaling.auth import Principal
@@ -109,6 +111,8 @@ class ExportOut(BaseModel):
     error: str | None = None
     created_at: datetime
     finished_at: datetime | None = None
+    file: str | None = None
+    """When done: the file to ask a link for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +326,8 @@ async def start_export(call: Call[ExportCreate, None]) -> ExportOut:
     videos = [t.track_id for t in manifest.tracks if t.kind == "video"]
     if not videos or (track_id is not None and track_id not in videos):
         raise ValidationError(f"recording {row.id} has no such video track to export")
-    job = node.exports.submit(directory, directory / "exports" / f"{row.id}.mp4", track_id)
+    output = directory / f"{new_id('exp')}.mp4"  # served by link like the tracks once done
+    job = node.exports.submit(directory, output, track_id)
     export = RecordingExportRow(
         id=job.id,
         recording_id=row.id,
@@ -361,6 +366,7 @@ def _export_out(row: RecordingExportRow) -> ExportOut:
         error=row.error,
         created_at=row.created_at,
         finished_at=row.finished_at,
+        file=Path(row.output).name if row.state == ExportState.DONE.value else None,
     )
 
 

@@ -186,6 +186,31 @@ async def test_consenting_patient_is_recorded_and_the_decliner_is_not(
     assert [e["data"]["granted"] for e in consents] == [False, True]
     assert consents[1]["media_s"] <= v["start_media_s"]
 
+    exported = await _export(http, manifest["recording_id"], tmp_path)
+    frames, audio_streams = await asyncio.to_thread(_mp4_contents, exported)
+    assert frames == pytest.approx(probes["video"].frames, rel=0.05)
+    assert audio_streams == 1, "the participant's sound is copied alongside"
+
+
+def _mp4_contents(path: Path) -> tuple[int, int]:
+    with av.open(str(path)) as container:
+        audio_streams = len(container.streams.audio)
+        return sum(1 for _ in container.decode(video=0)), audio_streams
+
+
+async def _export(http: Http, recording_id: str, tmp: Path) -> Path:
+    """Export the recording with its annotations, wait for the job, download the MP4."""
+    base = f"/api/recordings/{recording_id}"
+    job = await http.call("POST", f"{base}/exports", EXPERT, json={})
+    for _ in range(600):
+        job = await http.call("GET", f"{base}/exports/{job['id']}", EXPERT)
+        if job["state"] in {"done", "failed"}:
+            break
+        await asyncio.sleep(0.2)
+    assert job["state"] == "done", job
+    link = await http.call("POST", f"{base}/links", EXPERT, json={"file": job["file"]})
+    return await http.download(link["url"], tmp / job["file"])
+
 
 # -- a killed server process ---------------------------------------------------------------
 
