@@ -55,6 +55,12 @@ async def test_both_consent_then_the_recording_is_on_the_ticket(
         await page.wait_for_selector(recording_you)
     await patient.screenshot(path=artifact("recording-patient.png"))
     await asyncio.sleep(3)  # a few seconds of media in the files
+    # The patient takes the yes back: the expert is still recorded, the patient no more.
+    await patient.click('[data-consent="withdraw"]')
+    await patient.wait_for_selector(
+        '[data-testid="recording-indicator"][data-indicator="recording_others"]'
+    )
+    assert await patient.is_hidden('[data-consent="withdraw"]')
 
     expert.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
     await expert.click('[data-control="end"]')

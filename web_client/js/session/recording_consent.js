@@ -10,6 +10,14 @@ export class RecordingConsent {
     this.indicator = h("span", { cls: "tag recording-indicator", "data-testid": "recording-indicator", hidden: true });
     this.prompt = h("div", { cls: "consent", role: "alertdialog", "aria-labelledby": "consent-question", hidden: true });
     this.granted = false;
+    this.withdraw = h("button", {
+      type: "button",
+      cls: "link",
+      "data-consent": "withdraw",
+      hidden: true,
+      i18n: "consent.withdraw",
+      on: { click: () => this.answer(false) },
+    });
   }
 
   /** The server asks this participant (policy full or metrics_only). */
@@ -42,5 +50,7 @@ export class RecordingConsent {
     this.indicator.hidden = !indicator || indicator === "off";
     this.indicator.dataset.indicator = indicator;
     if (!this.indicator.hidden) bindText(this.indicator, `rec_indicator.${indicator}`);
+    // A yes can be taken back at any time; the server stops this person's tracks at once.
+    this.withdraw.hidden = !(this.granted && ["recording", "waiting_for_others"].includes(indicator));
   }
 }

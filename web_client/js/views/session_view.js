@@ -122,7 +122,7 @@ class SessionView {
     this.root = h(
       "section",
       { cls: "session" },
-      h("div", { cls: "session-bar" }, this.title, this.connection, this.locked, this.recording.indicator, this.toolbar.el),
+      h("div", { cls: "session-bar" }, this.title, this.connection, this.locked, this.recording.indicator, this.recording.withdraw, this.toolbar.el),
       this.recording.prompt,
       this.notices,
       h("div", { cls: "session-body" }, this.stage, this.side),

@@ -11,6 +11,7 @@ import { recordingsSection } from "./recordings.js";
 import { ticketActions } from "./ticket_actions.js";
 
 const SESSION_KINDS = ["guided_exercise", "remote_diagnosis", "group_onboarding"];
+const SESSION_REFRESH_MS = 10000;
 
 /** Render the ticket page. */
 export function ticketDetailView(main, context, params) {
@@ -19,7 +20,14 @@ export function ticketDetailView(main, context, params) {
   replace(main, status);
   let stopTicking = () => {};
   load();
-  return { destroy: () => stopTicking() };
+  // Sessions start and end while the page is open; their list is kept current.
+  const refresh = setInterval(() => refreshSessions(main, id), SESSION_REFRESH_MS);
+  return {
+    destroy() {
+      stopTicking();
+      clearInterval(refresh);
+    },
+  };
 
   async function load() {
     try {
@@ -70,7 +78,18 @@ function facts(ticket) {
   );
 }
 
-function sessionsSection(ticket, sessions, context) {
+async function refreshSessions(main, ticketId) {
+  const list = main.querySelector(".session-list, .no-sessions");
+  if (!list) return;
+  try {
+    const sessions = await get(`/api/tickets/${encodeURIComponent(ticketId)}/sessions`);
+    if (list.isConnected) list.replaceWith(sessionList(sessions));
+  } catch {
+    // The next refresh tries again; the page keeps what it shows.
+  }
+}
+
+function sessionList(sessions) {
   const items = sessions.map((s) =>
     h(
       "li",
@@ -81,11 +100,15 @@ function sessionsSection(ticket, sessions, context) {
       s.live ? h("a", { href: `#/sessions/${encodeURIComponent(s.id)}`, cls: "button primary", i18n: "ticket.join" }) : null,
     ),
   );
+  return items.length ? h("ul", { cls: "session-list" }, items) : h("p", { cls: "muted no-sessions", i18n: "ticket.no_sessions" });
+}
+
+function sessionsSection(ticket, sessions, context) {
   return h(
     "section",
     { cls: "panel", "aria-labelledby": "sessions-title" },
     h("h2", { id: "sessions-title", i18n: "ticket.sessions" }),
-    items.length ? h("ul", { cls: "session-list" }, items) : h("p", { cls: "muted", i18n: "ticket.no_sessions" }),
+    sessionList(sessions),
     isStaff(context.user) || context.user.identity === ticket.patient || context.user.identity === ticket.requester
       ? startForm(ticket, context)
       : null,
