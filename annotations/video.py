@@ -123,7 +123,12 @@ class AnnotationVideo:
     async def release_stills(self) -> None:
         """Hand every still still held to ``on_still`` (the session ends with videos frozen)."""
         for producer_id in list(self._stills):
-            await self._finish_still(producer_id, None, None)
+            await self.release_still(producer_id)
+
+    async def release_still(self, producer_id: str) -> None:
+        """Hand a video's still, if one was taken, to ``on_still`` now (its video ended)."""
+        self._awaiting_still.discard(producer_id)  # no frame will come any more
+        await self._finish_still(producer_id, None, None)
 
     def tracked_marks(self, producer_id: str) -> list[str]:
         """The marks whose regions are being followed in a producer's video."""
@@ -132,6 +137,8 @@ class AnnotationVideo:
 
     async def still_png(self, producer_id: str) -> bytes:
         """Render the frozen still of a producer with its marks, at full resolution."""
+        if producer_id in self._awaiting_still:
+            await self._next_frame(producer_id)  # frozen before its first decoded frame
         still = self._stills.get(producer_id)
         if still is None:
             raise NotFoundError(f"video {producer_id} is not frozen on a received frame")

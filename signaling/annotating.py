@@ -74,10 +74,10 @@ class AnnotationFeature(RoomFeature):
             self._videos[producer.id] = producer
 
     def producer_removed(self, producer_id: str) -> None:
-        """Stop decoding a video that ended and drop its frames, still and tracker."""
+        """Stop decoding a video that ended; attach its still if it was frozen, drop the rest."""
         self._stop_decoding(producer_id)
         self._videos.pop(producer_id, None)
-        self._video_work.submit(functools.partial(self.video.producer_closed, producer_id))
+        self._video_work.submit(functools.partial(self._video_ended, producer_id))
 
     def annotate(self, participant: Participant, payload: dict[str, Any]) -> dict[str, Any]:
         """Apply one command; fan its events out, oldest first, and queue the video work."""
@@ -160,6 +160,10 @@ class AnnotationFeature(RoomFeature):
         wanted = payload.get("kind") == "freeze" and isinstance(producer_id, str)
         if wanted and producer_id not in self._videos:
             raise NotFoundError(f"no video {producer_id!r} in this session")
+
+    async def _video_ended(self, producer_id: str) -> None:
+        await self.video.release_still(producer_id)
+        await self.video.producer_closed(producer_id)
 
     async def _after(self, events: list[AnnotationEvent]) -> None:
         """Let the video side act on the events, then stop decoding what nobody needs."""

@@ -20,7 +20,7 @@ from signaling.annotating import AnnotationFeature
 from signaling.app import create_app
 from signaling.client import TeleGuideClient
 from signaling.config import Settings
-from signaling.keys import ROOMS_KEY
+from signaling.keys import ROOMS_KEY, SERVICES_KEY
 from tests.app_fixtures import TokenFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -173,6 +173,15 @@ async def test_freeze_draw_unfreeze_attaches_the_still_with_the_mark(call: Call)
 
     await call.feature.idle()
     assert call.feature.decoding == [], "decoding goes on after the unfreeze"
+    store = call.server.app[SERVICES_KEY].store
+    actions = [(e.action, e.data.get("type")) for e in await store.list_timeline(call.ticket_id)]
+    tail = [a for a in actions if a[0] in {"annotation", "attachment_added"}]
+    assert tail == [
+        ("annotation", "frozen"),
+        ("annotation", "mark_added"),
+        ("annotation", "unfrozen"),
+        ("attachment_added", None),
+    ]
 
 
 async def test_a_pinned_mark_follows_the_moving_scene(call: Call) -> None:
@@ -202,3 +211,35 @@ async def test_a_pinned_mark_follows_the_moving_scene(call: Call) -> None:
     await call.annotate(kind="unpin", mark_id=mark_id)
     await call.feature.idle()
     assert call.feature.decoding == []
+    # The positions are on the ticket's timeline, in sequence order, for the recording.
+    store = call.server.app[SERVICES_KEY].store
+    entries = [e.data for e in await store.list_timeline(call.ticket_id)]
+    annotations = [e for e in entries if e.get("type") and e.get("seq")]
+    seqs = [e["seq"] for e in annotations]
+    assert seqs == sorted(seqs)
+    assert [e["type"] for e in annotations][:2] == ["mark_added", "mark_pinned"]
+    assert annotations[-1]["type"] == "mark_unpinned"
+    anchored = [e for e in annotations if e["type"] == "anchor_moved"]
+    assert anchored
+    assert all(len(e["homography"]) == 9 and e["media_time_s"] is not None for e in anchored)
+
+
+async def test_a_still_on_demand_and_one_left_frozen_at_the_end(call: Call) -> None:
+    await call.annotate(kind="freeze", producer_id=call.producer_id, media_time_s=0.0)
+    arrow = {"kind": "arrow", "from": [0.2, 0.6], "to": [0.6, 0.8], "colour": "#FF0000"}
+    await call.annotate(**arrow, producer_id=call.producer_id, media_time_s=0.0)
+    reply = await call.expert.request("attach_still", producer_id=call.producer_id)
+    on_demand = reply["attachment"]
+    assert (on_demand["marks"], on_demand["session_id"]) == (1, call.session_id)
+    assert call.feature.log.state().frozen, "attaching on demand does not unfreeze"
+    feature = call.feature
+    await call.expert.request("end")
+    await feature.idle()
+    listed = await _list(call)
+    assert listed[0]["id"] == on_demand["attachment_id"]
+    assert len(listed) == 2, "the still of the video frozen at the end was not kept"
+    assert (listed[0]["created_by"], listed[1]["created_by"]) == ("expert-1", "system")
+    for attachment in listed:
+        image = cv2.imdecode(np.frombuffer(await _download(call, attachment["url"]), np.uint8), 1)
+        assert _red(image).sum() > 100  # the arrow is on both
+    assert feature.decoding == []

@@ -127,7 +127,7 @@ async def test_pin_before_any_frame_learns_the_next_frame() -> None:
 
 async def test_freeze_before_any_frame_has_no_still() -> None:
     room = AnnotationRoom()
-    video = room.video()
+    video = AnnotationVideo(room.log, room.publish, first_frame_timeout_s=0.1)
     events = room.handle(EXPERT, {"kind": "freeze", "producer_id": "prd", "media_time_s": 1.0})
     await video.on_events(events)
     with pytest.raises(NotFoundError):
