@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from sessions.exceptions import NotFoundError, ValidationError
+from sessions.exceptions import InvalidStateError, NotFoundError, ValidationError
 from sessions.servicedesk.aftercare import (
     CallbackTask,
     Complaint,
@@ -185,6 +185,8 @@ class ServiceDeskRepository:
             row = await session.get(CallbackRow, callback_id)
             if row is None:
                 raise NotFoundError(f"no callback {callback_id}")
+            if row.done_at is not None:
+                raise InvalidStateError(f"callback {callback_id} was already completed")
             row.done_at, row.outcome, row.independent = now, outcome.strip(), independent
             return _callback(row)
 
@@ -281,7 +283,9 @@ class ServiceDeskRepository:
             row = await session.get(ComplaintRow, complaint_id)
             if row is None:
                 raise NotFoundError(f"no complaint {complaint_id}")
-            row.closed_at, row.resolution = row.closed_at or now, resolution.strip()
+            if row.closed_at is not None:
+                raise InvalidStateError(f"complaint {complaint_id} is already closed")
+            row.closed_at, row.resolution = now, resolution.strip()
             return _complaint(row)
 
     async def open_complaints(self) -> list[Complaint]:

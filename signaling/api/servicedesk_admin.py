@@ -123,7 +123,7 @@ def _csv(start: datetime, report: dict[str, Any]) -> web.Response:
 async def sla_report(call: Call[None, ReportQuery]) -> web.StreamResponse:
     """The weekly SLA report as JSON (``?format=csv`` for the same as CSV)."""
     start, report = await _report(call)
-    if call.request.query.get("format") == "csv":
+    if call.query.format == "csv":
         return _csv(start, report)
     return web.json_response(report)
 
