@@ -145,7 +145,9 @@ async def _audit(call: Call[Any, Any], node: RecordingNode, record: AuditRecord)
     await node.repository.audit(record, call.request.get(REQUEST_ID_KEY))
 
 
-async def _authorized(call: Call[Any, Any], action: RecordingAction, **detail: Any) -> _Access:
+async def _authorized(
+    call: Call[Any, Any], action: RecordingAction, *, audit: bool = True
+) -> _Access:
     """The recording of the path, if the caller may do ``action``; every attempt audited."""
     node = await _node(call)
     row = await node.repository.get(call.path("recording_id"))
@@ -158,9 +160,8 @@ async def _authorized(call: Call[Any, Any], action: RecordingAction, **detail: A
     except (NotFoundError, PermissionDeniedError):
         await _audit(call, node, access_record(viewer, parties, action, now, allowed=False))
         raise
-    if action is not _A.DOWNLOAD:  # downloads are audited when the bytes go out
-        record = access_record(viewer, parties, action, now, allowed=True, **detail)
-        await _audit(call, node, record)
+    if audit and action is not _A.DOWNLOAD:  # downloads are audited when the bytes go out
+        await _audit(call, node, access_record(viewer, parties, action, now, allowed=True))
     return _Access(node, row, viewer, parties)
 
 
@@ -343,7 +344,7 @@ async def start_export(call: Call[ExportCreate, None]) -> ExportOut:
 
 async def get_export(call: Call[None, None]) -> ExportOut:
     """An export job's state and progress."""
-    granted = await _authorized(call, _A.EXPORT)
+    granted = await _authorized(call, _A.EXPORT, audit=False)  # polling is not an access
     node = granted.node
     export = await node.repository.get_export(granted.row.id, call.path("export_id"))
     try:
