@@ -21,10 +21,16 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from sessions.bus import BusEvent
-from sessions.exceptions import NotFoundError
+from sessions.exceptions import (
+    InvalidStateError,
+    NotFoundError,
+    PermissionDeniedError,
+    TeleGuideError,
+)
+from sessions.ids import new_id
 from sessions.servicedesk.catalogue import catalogue_from_config
 from sessions.servicedesk.events import OfferClosed, OfferMade, RoutingEvent, TicketAssigned
-from sessions.servicedesk.exceptions import DeskElsewhereError
+from sessions.servicedesk.exceptions import DeskElsewhereError, OfferExpiredError
 from sessions.servicedesk.offers import Offer
 from sessions.servicedesk.outbox import Channel
 from sessions.servicedesk.outbox_repo import OutboxRepository
@@ -46,6 +52,16 @@ LOCK_KEY = "teleguide:desk:leader"
 #: Bus topics between nodes: presence to the desk, routing events to the experts' nodes.
 PRESENCE_TOPIC = "desk.presence"
 PUSH_TOPIC = "desk.push"
+#: An offer answered on a node without the desk, and the desk's reply to that node.
+ANSWER_TOPIC = "desk.answer"
+ANSWERED_TOPIC = "desk.answered"
+#: Seconds a node waits for the desk's reply to a forwarded answer.
+ANSWER_TIMEOUT_S = 10.0
+# Errors an answer can end in, rebuilt on the node that forwarded it (the rest: invalid_state).
+_REMOTE_ERRORS: dict[str, type[TeleGuideError]] = {
+    cls.code: cls
+    for cls in (OfferExpiredError, NotFoundError, PermissionDeniedError, InvalidStateError)
+}
 
 
 class DeskLock(Protocol):
@@ -147,6 +163,7 @@ class DeskNode:
         self._leadership: asyncio.Task[None] | None = None
         self._switch = asyncio.Lock()
         self._tasks: set[asyncio.Future[None]] = set()
+        self._answers: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
     def _set_state(self, state: NodeState) -> None:
         if state is not self.state:
@@ -317,6 +334,41 @@ class DeskNode:
         with contextlib.suppress(NotFoundError):
             await self.set_presence(identity, Presence.AWAY)
 
+    async def answer_offer(self, offer_id: str, expert: str, accept: bool) -> dict[str, Any]:
+        """Accept or decline an offer here or, when the desk runs elsewhere, over the bus."""
+        if self.desk is not None:
+            return await answer_here(self.desk, offer_id, expert, accept)
+        if not self.services.settings.redis_url:
+            raise DeskElsewhereError("the service desk is not running")
+        request_id = new_id("req")
+        reply = asyncio.get_running_loop().create_future()
+        self._answers[request_id] = reply
+        data = {"request_id": request_id, "offer_id": offer_id, "expert": expert}
+        try:
+            await self.services.bus.publish(ANSWER_TOPIC, {**data, "accept": accept})
+            result = await asyncio.wait_for(reply, ANSWER_TIMEOUT_S)
+        except TimeoutError:
+            raise DeskElsewhereError("the service desk did not answer in time") from None
+        finally:
+            self._answers.pop(request_id, None)
+        error = result.get("error")
+        if isinstance(error, dict):
+            raise _remote_error(error)
+        return dict(result["result"])
+
+    async def _answer_for(self, event: BusEvent) -> None:
+        """The desk's side of an answer forwarded by another node."""
+        assert self.desk is not None
+        data = event.data
+        reply: dict[str, Any] = {"request_id": data.get("request_id"), "reply_to": event.node}
+        try:
+            reply["result"] = await answer_here(
+                self.desk, str(data["offer_id"]), str(data["expert"]), bool(data["accept"])
+            )
+        except TeleGuideError as exc:
+            reply["error"] = {"code": exc.code, "message": exc.message}
+        await self.services.bus.publish(ANSWERED_TOPIC, reply)
+
     def _send(self, identity: str, message: dict[str, Any]) -> None:
         for connection in list(self.sockets.get(identity, ())):
             connection.send(message)
@@ -334,11 +386,36 @@ class DeskNode:
         identity = str(event.data.get("identity", ""))
         if event.topic == PUSH_TOPIC:
             self._send(identity, dict(event.data.get("message", {})))
+        elif event.topic == ANSWERED_TOPIC and event.data.get("reply_to") == self.node:
+            waiting = self._answers.get(str(event.data.get("request_id")))
+            if waiting is not None and not waiting.done():
+                waiting.set_result(dict(event.data))
+        elif event.topic == ANSWER_TOPIC and self.desk is not None:
+            await self._answer_for(event)
         elif event.topic == PRESENCE_TOPIC and self.desk is not None:
             with contextlib.suppress(NotFoundError, ValueError):
                 state = Presence(str(event.data.get("state")))
                 self.desk.router.expert(identity)
                 self.desk.presence.set(identity, state, self.services.clock.now())
+
+
+async def answer_here(
+    desk: ServiceDesk, offer_id: str, expert: str, accept: bool
+) -> dict[str, Any]:
+    """Accept (the reply names the assigned ticket) or decline (the reply is the offer)."""
+    if accept:
+        ticket = await desk.accept_offer(offer_id, expert)
+        return {"ticket_id": ticket.id, "status": ticket.status.value, "assignee": ticket.assignee}
+    offer = desk.router.offer(offer_id)
+    await desk.decline_offer(offer_id, expert)
+    return {"offer": offer_json(offer)}
+
+
+def _remote_error(error: dict[str, Any]) -> TeleGuideError:
+    code = str(error.get("code", "invalid_state"))
+    exc = _REMOTE_ERRORS.get(code, InvalidStateError)(str(error.get("message", "")))
+    exc.code = code
+    return exc
 
 
 def offer_json(offer: Offer) -> dict[str, Any]:

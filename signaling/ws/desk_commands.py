@@ -13,7 +13,7 @@ from pydantic import StringConstraints
 
 from sessions.servicedesk.presence import Presence
 from signaling.auth import Principal
-from signaling.desk_node import desk_node, offer_json
+from signaling.desk_node import desk_node
 from signaling.ws.commands import CommandContext, Reply, handles
 from signaling.ws.messages import Command
 
@@ -60,15 +60,12 @@ async def presence(ctx: CommandContext, command: PresenceCommand) -> Reply:
 @handles(OfferAcceptCommand)
 async def offer_accept(ctx: CommandContext, command: OfferAcceptCommand) -> Reply:
     """Accept an offer made to the caller; the reply carries the assigned ticket."""
-    desk = desk_node(ctx.services).require_desk()
-    ticket = await desk.accept_offer(command.offer_id, _principal(ctx).identity)
-    return {"ticket_id": ticket.id, "status": ticket.status.value, "assignee": ticket.assignee}
+    node = desk_node(ctx.services)
+    return await node.answer_offer(command.offer_id, _principal(ctx).identity, accept=True)
 
 
 @handles(OfferDeclineCommand)
 async def offer_decline(ctx: CommandContext, command: OfferDeclineCommand) -> Reply:
     """Decline an offer made to the caller."""
-    desk = desk_node(ctx.services).require_desk()
-    offer = desk.router.offer(command.offer_id)
-    await desk.decline_offer(command.offer_id, _principal(ctx).identity)
-    return {"offer": offer_json(offer)}
+    node = desk_node(ctx.services)
+    return await node.answer_offer(command.offer_id, _principal(ctx).identity, accept=False)
