@@ -317,7 +317,11 @@ class DeskNode:
         # that cancels handlers of lost connections) never reaches.
         handler = asyncio.current_task()
         assert handler is not None, "attach is called from a command handler"
-        handler.add_done_callback(lambda _: self._spawn(self._connection_closed(connection)))
+        handler.add_done_callback(lambda _: self._handler_done(connection))
+
+    def _handler_done(self, connection: SignalingConnection) -> None:
+        if self.state is NodeState.RUNNING:  # at shutdown the whole desk goes anyway
+            self._spawn(self._connection_closed(connection))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
