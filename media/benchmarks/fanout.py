@@ -23,7 +23,8 @@ from aiortc.codecs import vpx
 from aiortc.mediastreams import MediaStreamError
 
 from media.benchmarks.clients import ClientPool, ClientProcess
-from media.benchmarks.measure import publish, subscribe, wait_until
+from media.benchmarks.measure import PUBLISHER, publish, subscribe, wait_until
+from media.events import TransportStateChanged
 from media.producer import Producer
 from media.router import Router
 from media.tap import capability_for
@@ -148,6 +149,14 @@ def _base_us(windows: list[Window]) -> float:
 async def _run(
     args: argparse.Namespace, router: Router, clients: ClientPool
 ) -> dict[str, float | int | str]:
+    publisher_states: list[str] = []
+    router.on_event(
+        lambda e: (
+            publisher_states.append(e.state)
+            if isinstance(e, TransportStateChanged) and e.participant_id == PUBLISHER
+            else None
+        )
+    )
     producer = router.producer(
         await publish(
             router,
@@ -167,6 +176,8 @@ async def _run(
     decode_only, reencoding = await _reencoding_phase(args, router, clients, producer)
     figures = _figures(args, idle, forwarding, decode_only, reencoding)
     figures["producer_decoded_frames_while_forwarding"] = decoded_while_forwarding
+    # Under heavy machine load the publish leg can fail (ICE consent): say so plainly.
+    figures["publisher_transport_states"] = " ".join(publisher_states)
     return figures
 
 
