@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 from aiohttp.test_utils import TestServer
+from blockbuster import blockbuster_ctx
 
 from media.synthetic import StampedVideoTrack
 from sessions.clock import SystemClock
@@ -141,13 +142,14 @@ def _red(image: np.ndarray) -> np.ndarray:
 async def test_freeze_draw_unfreeze_attaches_the_still_with_the_mark(call: Call) -> None:
     await asyncio.sleep(1.0)  # video flows to the server
     assert call.feature.decoding == [], "video nobody annotates is decoded"
-    await call.annotate(kind="freeze", producer_id=call.producer_id, media_time_s=0.0)
-    assert call.feature.decoding == [call.producer_id]
-    rect = {"kind": "rectangle", "box": BOX, "colour": "#FF0000", "width": 0.02}
-    await call.annotate(**rect, producer_id=call.producer_id, media_time_s=0.0)
-    await call.annotate(kind="unfreeze", producer_id=call.producer_id)
-
-    added = await call.expert.wait_for("attachment_added", within_s=30)
+    # blockbuster raises on any blocking call made on the loop: decoding, rendering, disk.
+    with blockbuster_ctx():
+        await call.annotate(kind="freeze", producer_id=call.producer_id, media_time_s=0.0)
+        assert call.feature.decoding == [call.producer_id]
+        rect = {"kind": "rectangle", "box": BOX, "colour": "#FF0000", "width": 0.02}
+        await call.annotate(**rect, producer_id=call.producer_id, media_time_s=0.0)
+        await call.annotate(kind="unfreeze", producer_id=call.producer_id)
+        added = await call.expert.wait_for("attachment_added", within_s=30)
     attachment = added["attachment"]
     assert (attachment["producer_id"], attachment["marks"]) == (call.producer_id, 1)
     [listed] = await _list(call)
@@ -199,8 +201,9 @@ async def test_a_pinned_mark_follows_the_moving_scene(call: Call) -> None:
     await call.annotate(**rect)
     added = await call.expert.wait_for("annotation")
     mark_id = added["annotation"]["data"]["mark"]["mark_id"]
-    await call.annotate(kind="pin", mark_id=mark_id)
-    await asyncio.wait_for(enough.wait(), 60)
+    with blockbuster_ctx():  # learning and tracking the region run in threads
+        await call.annotate(kind="pin", mark_id=mark_id)
+        await asyncio.wait_for(enough.wait(), 60)
     assert {m["data"]["mark_id"] for m in moved} == {mark_id}
     visible = [m for m in moved if m["data"]["visible"]]
     assert visible, "the tracker never saw the region"
@@ -233,8 +236,8 @@ async def test_a_still_on_demand_and_one_left_frozen_at_the_end(call: Call) -> N
     assert (on_demand["marks"], on_demand["session_id"]) == (1, call.session_id)
     assert call.feature.log.state().frozen, "attaching on demand does not unfreeze"
     feature = call.feature
-    await call.expert.request("end")
-    await feature.idle()
+    await call.expert.request("end")  # answered before the session is ended
+    await call.patient.wait_for("session_ended", within_s=30)  # sent once features closed
     listed = await _list(call)
     assert listed[0]["id"] == on_demand["attachment_id"]
     assert len(listed) == 2, "the still of the video frozen at the end was not kept"
