@@ -172,6 +172,8 @@ async def create_session(
 
 
 def artifact(name: str) -> Path:
-    """A path under test-artifacts/browser/ (git-ignored) for screenshots."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    """A path under test-artifacts/browser/ (git-ignored) for screenshots.
+
+    Playwright creates the folder when it writes, so nothing blocks the event loop here.
+    """
     return ARTIFACTS / name

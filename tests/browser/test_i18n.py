@@ -21,10 +21,18 @@ LANGUAGES = ("en", "zh-CN")
 SAME_IN_ALL = {"lang.en", "lang.zh-CN", "recordings.size"}
 
 
-def catalog(language: str) -> dict[str, str]:
-    """One message catalog."""
+def _load(language: str) -> dict[str, str]:
     data: dict[str, str] = json.loads((WEB_CLIENT / "i18n" / f"{language}.json").read_text())
     return data
+
+
+# Read once at import: the async tests must not read files on the event loop.
+CATALOGS = {language: _load(language) for language in LANGUAGES}
+
+
+def catalog(language: str) -> dict[str, str]:
+    """One message catalog."""
+    return CATALOGS[language]
 
 
 def placeholders(text: str) -> set[str]:
