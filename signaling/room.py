@@ -358,6 +358,9 @@ class Room:
                 }
             )
         elif isinstance(event, TransportStateChanged):
+            if event.state == "failed":
+                # No ICE restart in aiortc: drop the dead media; the client publishes again.
+                self._spawn(self.router.close_participant(event.participant_id))
             self.send_to(
                 event.participant_id,
                 {
