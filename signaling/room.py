@@ -30,7 +30,7 @@ from sessions.tickets import TicketStatus
 from signaling.auth import Principal
 from signaling.features import RoomFeature, feature_classes
 from signaling.services import Services
-from signaling.ws.connection import CLOSE_REMOVED, SignalingConnection
+from signaling.ws.connection import CLOSE_REMOVED, SignalingConnection, encode
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=RoomFeature)
@@ -187,9 +187,10 @@ class Room:
 
     def broadcast(self, message: dict[str, Any], exclude: str | None = None) -> None:
         """Send a server event to every connected participant but ``exclude``."""
+        text = encode(message)
         for participant_id, connection in list(self.connections.items()):
             if participant_id != exclude:
-                connection.send(message)
+                connection.send_text(text)
 
     def send_to(self, participant_id: str, message: dict[str, Any]) -> None:
         """Send a server event to one participant, if connected."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from aiohttp import web
@@ -21,6 +22,7 @@ def run_server(settings: Settings) -> None:
     app = create_app(settings)
     if settings.demo:
         app.on_startup.append(_seed_and_print_links)
+    app.on_startup.append(_freeze_startup_objects)
     log.info("TeleGuide listening on http://%s:%d", settings.host, settings.port)
     web.run_app(
         app,
@@ -30,6 +32,13 @@ def run_server(settings: Settings) -> None:
         shutdown_timeout=10,
         access_log=None,
     )
+
+
+async def _freeze_startup_objects(app: web.Application) -> None:
+    # The ~150k objects of the loaded libraries never die; keeping them out of the cyclic
+    # collector removes the 150-200 ms full collections that stalled live fan-out.
+    gc.collect()
+    gc.freeze()
 
 
 async def _seed_and_print_links(app: web.Application) -> None:

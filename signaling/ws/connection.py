@@ -37,6 +37,11 @@ CLOSE_AUTH_TIMEOUT = 4002
 Dispatcher = Callable[["SignalingConnection", dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
 
+def encode(message: dict[str, Any]) -> str:
+    """The wire form of a message: compact JSON."""
+    return json.dumps(message, separators=(",", ":"), default=str)
+
+
 class ConnectionState(StrEnum):
     """Lifecycle of a signaling connection."""
 
@@ -65,7 +70,7 @@ class SignalingConnection:
         self.on_close: list[Callable[[SignalingConnection], Awaitable[None]]] = []
         self._verifier = verifier
         self._dispatch = dispatch
-        self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(SEND_QUEUE_SIZE)
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(SEND_QUEUE_SIZE)
         self._last_id = 0
         self._bucket = TokenBucket(rate=commands_per_s, burst=burst)
         self._close_code = 1000
@@ -82,10 +87,14 @@ class SignalingConnection:
 
     def send(self, message: dict[str, Any]) -> None:
         """Queue a message; never blocks. A full queue disconnects this (slow) client."""
+        self.send_text(encode(message))
+
+    def send_text(self, text: str) -> None:
+        """Queue an already encoded message (a broadcast encodes once for everyone)."""
         if self.state in {ConnectionState.CLOSING, ConnectionState.CLOSED}:
             return
         try:
-            self._queue.put_nowait(message)
+            self._queue.put_nowait(text)
         except asyncio.QueueFull:
             self.dropped_for_slowness = True
             log.warning("connection %s cannot keep up; disconnecting", self.id)
@@ -109,11 +118,11 @@ class SignalingConnection:
 
     async def _writer(self) -> None:
         while True:
-            message = await self._queue.get()
-            if message is None or self.ws.closed:
+            text = await self._queue.get()
+            if text is None or self.ws.closed:
                 break
             try:
-                await self.ws.send_str(json.dumps(message, separators=(",", ":"), default=str))
+                await self.ws.send_str(text)
             except (ConnectionError, RuntimeError):
                 break
         await self._close_ws()
