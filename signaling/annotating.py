@@ -53,7 +53,7 @@ class AnnotationFeature(RoomFeature):
         self._videos: dict[str, Producer] = {}
         self._observers: dict[str, FrameObserver] = {}
         self._video_work = SerialQueue(f"annotations-video-{room.id}")
-        self.timeline = AnnotationTimeline(room.timeline)
+        self.timeline = AnnotationTimeline(room.timeline_many)
 
     def snapshot(self) -> dict[str, Any]:
         """Current marks, frozen videos and anchors, for a late joiner."""

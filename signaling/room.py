@@ -417,6 +417,20 @@ class Room:
         except Exception:  # the timeline must never take the live session down
             log.exception("could not write %s to ticket %s", action, self.session.ticket_id)
 
+    async def timeline_many(self, entries: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Append several entries to the ticket's timeline in one write; never raises."""
+        tagged = [
+            (actor, action, {"session_id": self.id, **data}) for actor, action, data in entries
+        ]
+        try:
+            await self.services.store.append_timeline_many(
+                self.session.ticket_id, tagged, now=self.services.clock.now()
+            )
+        except Exception:  # the timeline must never take the live session down
+            log.exception(
+                "could not write %d entries to ticket %s", len(entries), self.session.ticket_id
+            )
+
     async def _move_ticket(self, sources: frozenset[TicketStatus], target: TicketStatus) -> None:
         store = self.services.store
         ticket = await store.get_ticket(self.session.ticket_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from enum import StrEnum
@@ -309,6 +309,29 @@ class Store:
             return await append_timeline_entry(
                 session, ticket_id, actor=actor, action=action, data=data, now=now
             )
+
+    async def append_timeline_many(
+        self,
+        ticket_id: str,
+        entries: Sequence[tuple[str, str, Mapping[str, Any]]],
+        *,
+        now: datetime,
+    ) -> list[TimelineEntry]:
+        """Append several (actor, action, data) entries in order, in one transaction."""
+        async with self._transaction() as session:
+            await lock_ticket(session, ticket_id)
+            return [
+                await append_timeline_entry(
+                    session,
+                    ticket_id,
+                    actor=actor,
+                    action=action,
+                    data=data,
+                    now=now,
+                    locked=True,
+                )
+                for actor, action, data in entries
+            ]
 
     async def list_timeline(self, ticket_id: str) -> list[TimelineEntry]:
         """A ticket's timeline, oldest first; NotFoundError for an unknown ticket."""

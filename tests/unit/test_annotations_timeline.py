@@ -44,11 +44,13 @@ class SlowStore:
 
     def __init__(self) -> None:
         self.written: list[tuple[str, str, dict[str, Any]]] = []
+        self.batches: list[int] = []
         self.gate = asyncio.Event()
 
-    async def append(self, actor: str, action: str, data: dict[str, Any]) -> None:
+    async def append(self, entries: list[tuple[str, str, dict[str, Any]]]) -> None:
         await self.gate.wait()
-        self.written.append((actor, action, data))
+        self.batches.append(len(entries))
+        self.written.extend(entries)
 
 
 async def test_waiting_anchor_positions_coalesce_and_the_rest_keeps_its_order() -> None:
@@ -82,6 +84,7 @@ async def test_waiting_anchor_positions_coalesce_and_the_rest_keeps_its_order() 
     assert [e.get("seq") for e in entries] == [1, 6, 8, 9, None]
     assert [action for _, action, _ in store.written] == ["annotation"] * 4 + ["attachment_added"]
     assert timeline.coalesced == 5
+    assert store.batches == [1, 4], "what waited behind the first write goes in one write"
     first = entries[0]
     assert first["type"] == "mark_added"
     assert first["shape"] == {"kind": "arrow", "from": [0.1, 0.2], "to": [0.3, 0.4]}
