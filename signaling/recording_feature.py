@@ -55,20 +55,29 @@ _NODES: dict[int, tuple[weakref.ref[Services], RecordingNode]] = {}
 
 def recording_node(services: Services) -> RecordingNode:
     """The node's recordings (one per Services instance, created on first use)."""
+    for key in [k for k, (ref, _) in _NODES.items() if ref() is None]:
+        del _NODES[key]  # apps of the past (tests build many)
     entry = _NODES.get(id(services))
     if entry is not None and entry[0]() is services:
         return entry[1]
-    settings = services.settings
+    settings, ref = services.settings, weakref.ref(services)
     node = RecordingNode(
         data_dir=settings.data_dir,
-        store_getter=lambda: services.store,
+        store_getter=lambda: _alive(ref).store,  # no strong reference back to the services
         bus=services.bus,
         clock=services.clock,
         link_key_source=lambda: _link_key(ensure_jwt_secret(settings)),
         node_name=settings.node_id or "local",
     )
-    _NODES[id(services)] = (weakref.ref(services), node)
+    _NODES[id(services)] = (ref, node)
     return node
+
+
+def _alive(ref: weakref.ref[Services]) -> Services:
+    services = ref()
+    if services is None:
+        raise InvalidStateError("the node's services are gone")
+    return services
 
 
 def _link_key(secret: str) -> bytes:

@@ -176,6 +176,15 @@ async def test_consent_and_indicators_reach_everyone(client: Client, tokens: Tok
     await patient.call("consent", granted=True)
     state = await expert.indicators(**{expert_id: "recording", patient_id: "recording"})
     assert state["state"] == "recording"
+    # A late joiner is asked; only their own tracks wait for the answer.
+    late = await _join(client, tokens, "expert-2", "expert", live)
+    late_id = _pid(late)
+    await late.event("consent_requested")
+    await expert.indicators(
+        **{expert_id: "recording", patient_id: "recording", late_id: "consent_requested"}
+    )
+    assert (await late.call("consent", granted=False))["indicator"] == "recording_others"
+    await late.ws.close()
     # Withdrawing stops one's own recording at once; everyone sees it.
     assert (await patient.call("consent", granted=False))["indicator"] == "recording_others"
     await expert.indicators(**{expert_id: "recording", patient_id: "recording_others"})
