@@ -24,6 +24,7 @@ from signaling.keys import (
     SERVICES_KEY,
 )
 from signaling.middleware import authenticate, request_context
+from signaling.recording_feature import recordings_ctx
 from signaling.rooms import RoomManager
 from signaling.services import build_services
 from signaling.ws.commands import CommandDispatcher
@@ -83,6 +84,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app.router.add_get("/ws", websocket_handler)
     _install_web_client(app)
     app.cleanup_ctx.append(_services_ctx)
+    app.cleanup_ctx.append(recordings_ctx)
     app.cleanup_ctx.append(desk_ctx)  # after the services (store, bus), closed before them
     app.on_shutdown.append(_close_sockets)
     return app

@@ -12,7 +12,7 @@ import os
 import secrets
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -78,6 +78,13 @@ class Settings(BaseModel):
     sla: dict[str, Any] = Field(
         default_factory=dict, description="SLA tiers (TOML table; see docs/sla.md)."
     )
+    recording_key: str = Field(
+        "", description="Base64 of a 32-byte key: recordings are encrypted at rest (AES-GCM)."
+    )
+    recording_retention_days: dict[str, int] = Field(
+        default_factory=dict,
+        description="Days to keep recordings by ticket kind, and 'default' (180 if unset).",
+    )
     demo: bool = Field(False, description="Seed demo users and a ticket, print sign-in links.")
     smtp_host: str = Field(
         "", description="SMTP server for service-desk mail; empty: mail is not sent (dead letters)."
@@ -121,7 +128,7 @@ def _env_values(environ: dict[str, str]) -> dict[str, Any]:
             continue
         if field.annotation == list[str]:
             values[name] = [part.strip() for part in raw.split(",") if part.strip()]
-        elif field.annotation == dict[str, Any]:
+        elif get_origin(field.annotation) is dict:
             raise ConfigError(f"{ENV_PREFIX}{name.upper()}: set this table in the TOML file")
         else:
             values[name] = raw
@@ -172,7 +179,7 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, dest=name, action="store_true", default=None, help=help_text)
         elif field.annotation == list[str]:
             parser.add_argument(flag, dest=name, action="append", default=None, help=help_text)
-        elif field.annotation == dict[str, Any]:
+        elif get_origin(field.annotation) is dict:
             tables.append(f"[{name}] {field.description}")
         else:
             parser.add_argument(flag, dest=name, default=None, help=help_text)

@@ -40,6 +40,9 @@ class RoomFeature:
     def producer_removed(self, producer_id: str) -> None:
         """A track ended."""
 
+    def chat(self, participant: Participant, message: dict[str, Any]) -> None:
+        """A chat message was sent to the room."""
+
     async def closing(self) -> None:
         """The session is ending: finish and store what belongs on the ticket."""
 

@@ -12,10 +12,10 @@ everyone, and the session goes on. See docs/recordings.md.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import time
-import weakref
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -27,11 +27,12 @@ from media.recording.manifest import TimelineKind
 from media.recording.node import RecordingNode
 from media.recording.policy import RecordingPolicy
 from media.recording.recording import Recording
+from media.recording.retention import DEFAULT_RETENTION_DAYS, RetentionPolicy
 from media.recording.state import FINAL_STATES, RecordingState
 from sessions.exceptions import InvalidStateError
 from signaling.annotating import AnnotationFeature
 from signaling.coaching import CoachingFeature
-from signaling.config import ensure_jwt_secret
+from signaling.config import ConfigError, ensure_jwt_secret
 from signaling.features import RoomFeature
 from signaling.keys import SERVICES_KEY
 
@@ -47,37 +48,47 @@ log = logging.getLogger(__name__)
 ANNOTATION_POLL_S = 0.5
 #: Minimum seconds between two landmark samples of one video (about 5 Hz).
 LANDMARK_INTERVAL_S = 0.2
-#: Ticket timeline action of the room's chat (written by the room).
-CHAT_ACTION = "session_chat"
-
-_NODES: dict[int, tuple[weakref.ref[Services], RecordingNode]] = {}
 
 
 def recording_node(services: Services) -> RecordingNode:
-    """The node's recordings (one per Services instance, created on first use)."""
-    for key in [k for k, (ref, _) in _NODES.items() if ref() is None]:
-        del _NODES[key]  # apps of the past (tests build many)
-    entry = _NODES.get(id(services))
-    if entry is not None and entry[0]() is services:
-        return entry[1]
-    settings, ref = services.settings, weakref.ref(services)
-    node = RecordingNode(
+    """The node's recordings (created with the services, one per node)."""
+    node = services.recordings
+    if node is None:
+        node = services.recordings = build_recording_node(services)
+    return node
+
+
+def build_recording_node(services: Services) -> RecordingNode:
+    """Recordings root, repository, recovery and retention, from the node's settings."""
+    settings = services.settings
+    return RecordingNode(
         data_dir=settings.data_dir,
-        store_getter=lambda: _alive(ref).store,  # no strong reference back to the services
+        store_getter=lambda: services.store,
         bus=services.bus,
         clock=services.clock,
         link_key_source=lambda: _link_key(ensure_jwt_secret(settings)),
         node_name=settings.node_id or "local",
+        encryption_key=_encryption_key(settings.recording_key),
+        retention=RetentionPolicy(
+            default_days=settings.recording_retention_days.get("default", DEFAULT_RETENTION_DAYS),
+            days_by_kind={
+                k: v for k, v in settings.recording_retention_days.items() if k != "default"
+            },
+        ),
     )
-    _NODES[id(services)] = (ref, node)
-    return node
 
 
-def _alive(ref: weakref.ref[Services]) -> Services:
-    services = ref()
-    if services is None:
-        raise InvalidStateError("the node's services are gone")
-    return services
+def _encryption_key(encoded: str) -> bytes | None:
+    """The AES-256-GCM key of ``recording_key`` (base64 of 32 bytes), or None."""
+    if not encoded:
+        return None
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except ValueError as exc:
+        raise ConfigError("recording_key must be base64") from exc
+    if len(key) != 32:
+        raise ConfigError("recording_key must decode to 32 bytes (AES-256)")
+    return key
 
 
 def _link_key(secret: str) -> bytes:
@@ -174,7 +185,6 @@ class RecordingFeature(RoomFeature):
         if self._poller is not None:
             self._poller.cancel()
         self._pull_annotations()
-        await self._pull_chat()
         manifest = await recording.stop()
         await recording.close()
         self._push_state(force=True)  # everyone's indicator goes off
@@ -337,20 +347,12 @@ class RecordingFeature(RoomFeature):
             )
             self._annotation_seq = max(self._annotation_seq, event.seq or 0)
 
-    async def _pull_chat(self) -> None:
-        recording = self.recording
-        assert recording is not None
-        try:
-            entries = await self.room.services.store.list_timeline(self.room.session.ticket_id)
-        except Exception:
-            log.exception("could not read the chat of %s", self.room.id)
-            return
-        for entry in entries:
-            if entry.action == CHAT_ACTION and entry.data.get("session_id") == self.room.id:
-                text = entry.data.get("text")
-                recording.record_event(
-                    TimelineKind.CHAT, {"text": text}, actor=entry.actor, at=entry.at
-                )
+    def chat(self, participant: Participant, message: dict[str, Any]) -> None:
+        """Put a chat message on the recording's timeline as it is sent."""
+        if self.recording is not None and self.recording.state not in FINAL_STATES:
+            self.recording.record_event(
+                TimelineKind.CHAT, {"text": message["text"]}, actor=participant.identity
+            )
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)

@@ -210,6 +210,8 @@ class Room:
             "at": self.services.clock.now().isoformat(),
         }
         self.broadcast(message)
+        for feature in self.features:
+            _guarded(feature.chat, participant, message)
         self._spawn(self.timeline(participant.identity, "session_chat", {"text": text}))
         return message
 

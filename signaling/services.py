@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from media.analysis.live import AnalysisScheduler
 from media.ice import IceConfig
+from media.recording.node import RecordingNode
 from sessions.bus import EventBus, InProcessBus, create_bus
 from sessions.calendar import BusinessCalendar
 from sessions.clock import Clock, SystemClock
@@ -43,6 +44,8 @@ class Services:
     """Domain events to webhooks, presence and other nodes."""
     room_registry: RoomRegistry = field(default_factory=InProcessRoomRegistry)
     """Which node each live room lives on."""
+    recordings: RecordingNode | None = None
+    """Recordings root, recovery and retention (built on first use)."""
     analysis: AnalysisScheduler | None = None
     """Pose analysis workers shared by every room of the node (None until started)."""
     _store: Store | None = None
