@@ -5,10 +5,12 @@ import { initialLanguage, loadCatalogs, pickLanguage, setLanguage } from "./i18n
 import { navigate, resolve, route, startRouter } from "./router.js";
 import { renderHeader } from "./views/header.js";
 import { notFoundView } from "./views/not_found.js";
+import { playbackView } from "./views/playback.js";
 import { progressView } from "./views/progress.js";
 import { queueView } from "./views/queue.js";
 import { sessionView } from "./views/session_view.js";
 import { signInView } from "./views/signin.js";
+import { slaReportView } from "./views/sla_report.js";
 import { ticketCreateView } from "./views/ticket_create.js";
 import { ticketDetailView } from "./views/ticket_detail.js";
 
@@ -69,6 +71,8 @@ async function boot() {
   route("/tickets/:id", ticketDetailView);
   route("/sessions/:id", sessionView);
   route("/progress/:identity", progressView);
+  route("/tickets/:id/recordings/:rec", playbackView);
+  route("/reports/sla", slaReportView);
   // A sign-in link opened in a tab that already runs the app changes only the fragment.
   window.addEventListener("hashchange", () => {
     const link = takeFragmentToken();

@@ -1,4 +1,5 @@
-// Hash routes: "#/queue", "#/tickets/new", "#/tickets/ID", "#/sessions/ID", "#/progress/ID".
+// Hash routes: "#/queue", "#/tickets/new", "#/tickets/ID", "#/sessions/ID", "#/progress/ID",
+// "#/tickets/ID/recordings/REC", "#/reports/sla".
 
 const routes = [];
 

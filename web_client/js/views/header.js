@@ -20,6 +20,8 @@ function navigation(user) {
   if (!isStaff(user)) {
     links.push(h("a", { href: `#/progress/${encodeURIComponent(user.identity)}`, i18n: "nav.progress" }));
   }
+  // The server lets supervisors and admins read the SLA report (access.ASSIGNERS).
+  if (["supervisor", "admin"].includes(user.role)) links.push(h("a", { href: "#/reports/sla", i18n: "nav.sla_report" }));
   return h("nav", { cls: "main-nav", attrs: { "aria-label": "nav.label" } }, links);
 }
 

@@ -18,14 +18,14 @@ export function recordingsSection(ticketId) {
   );
   get(`/api/tickets/${encodeURIComponent(ticketId)}/recordings`)
     .then((recordings) => {
-      replace(list, recordings.map(recordingItem));
+      replace(list, recordings.map((recording) => recordingItem(ticketId, recording)));
       section.hidden = recordings.length === 0;
     })
     .catch(() => {});
   return section;
 }
 
-function recordingItem(recording) {
+function recordingItem(ticketId, recording) {
   const files = h("ul", { cls: "recording-files" });
   const error = h("p", { cls: "form-error", role: "alert", hidden: true });
   const minutes = recording.ended_at ? (Date.parse(recording.ended_at) - Date.parse(recording.started_at)) / 60000 : null;
@@ -42,9 +42,15 @@ function recordingItem(recording) {
     minutes === null ? null : h("span", { i18n: "recordings.minutes", args: { min: minutes.toFixed(1) } }),
     h("span", { i18n: "recordings.size", args: { mb: (recording.size_bytes / 1e6).toFixed(1) } }),
     recording.state === "complete" ? show : null,
+    ["complete", "failed", "interrupted"].includes(recording.state) ? playLink(ticketId, recording.id) : null,
     files,
     error,
   );
+}
+
+function playLink(ticketId, recordingId) {
+  const href = `#/tickets/${encodeURIComponent(ticketId)}/recordings/${encodeURIComponent(recordingId)}`;
+  return h("a", { href, cls: "button", i18n: "recordings.play" });
 }
 
 async function showFiles(recording, list, error, button) {

@@ -1,0 +1,194 @@
+"""Playback of a real recording in Chromium: the video plays, the expert's mark is drawn on
+the overlay at its media time and not before, the bar has a marker for it, chat seeks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, Page
+
+from media.synthetic import StampedVideoTrack, ToneAudioTrack
+from sessions.clock import SystemClock
+from signaling.app import create_app
+from signaling.client import TeleGuideClient
+from signaling.config import Settings
+from signaling.recording_feature import recordings_ctx
+from tests.app_fixtures import TokenFactory
+from tests.browser.conftest import artifact, create_session, open_as
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(240)]
+
+EXPERT = ("expert-1", "expert")
+PATIENT = ("patient-1", "patient")
+FINAL = ("complete", "failed", "interrupted")
+# A thick red line across the middle of the picture: easy to find in the overlay's pixels.
+STROKE: dict[str, Any] = {
+    "kind": "stroke",
+    "media_time_s": 1.0,
+    "points": [[0.2, 0.5], [0.8, 0.5]],
+    "colour": "#ff0000",
+    "width": 0.05,
+}
+# The overlay pixel under the middle of the stroke, inside the picture's rectangle.
+PIXEL_JS = """() => {
+  const video = document.querySelector('[data-testid=playback-video]');
+  const canvas = document.querySelector('[data-testid=playback-overlay]');
+  const scale = Math.min(canvas.width / video.videoWidth, canvas.height / video.videoHeight);
+  const x = (canvas.width - video.videoWidth * scale) / 2 + 0.5 * video.videoWidth * scale;
+  const y = canvas.height / 2;
+  // Read through a copy, so the page's own canvas keeps its drawing settings.
+  const copy = document.createElement('canvas');
+  copy.width = 1;
+  copy.height = 1;
+  const ctx = copy.getContext('2d', {willReadFrequently: true});
+  ctx.drawImage(canvas, Math.round(x), Math.round(y), 1, 1, 0, 0, 1, 1);
+  return Array.from(ctx.getImageData(0, 0, 1, 1).data);
+}"""
+
+
+@pytest.fixture
+async def recording_node(settings: Settings) -> AsyncIterator[TestServer]:
+    """A node that records."""
+    app = create_app(settings, SystemClock())
+    app.cleanup_ctx.append(recordings_ctx)
+    server = TestServer(app)
+    await server.start_server()
+    yield server
+    await server.close()
+
+
+async def record_session(node: TestServer, tokens: TokenFactory) -> tuple[str, str]:
+    """Record a few seconds: patient's camera and sound, the expert's stroke and a chat line."""
+    ticket_id, session_id = await create_session(
+        node, tokens, "remote_diagnosis", recording_policy="full"
+    )
+    url = str(node.make_url("/ws")).replace("http://", "ws://")
+    expert, patient = TeleGuideClient(url, tokens(*EXPERT)), TeleGuideClient(url, tokens(*PATIENT))
+    try:
+        for client in (expert, patient):
+            await client.connect()
+            await client.join(session_id)
+        await patient.wait_for("consent_requested")
+        for client in (expert, patient):
+            await client.request("consent", granted=True)
+        published = await patient.publish([StampedVideoTrack(320, 240, 15.0), ToneAudioTrack()])
+        await asyncio.sleep(3.0)
+        stroke = STROKE | {"producer_id": published["producer_ids"][0]}
+        await expert.request("annotate", annotation=stroke)
+        await asyncio.sleep(2.0)
+        await expert.chat("look at the left hinge")
+        await asyncio.sleep(2.0)
+        async with aiohttp.ClientSession(str(node.make_url("/"))) as http:
+            end = f"/api/sessions/{session_id}/end"
+            async with http.post(end, headers=tokens.headers(*EXPERT)) as response:
+                assert response.status in (200, 204), await response.text()
+    finally:
+        for client in (expert, patient):
+            await client.close()
+    return ticket_id, await finished_recording(node, tokens, ticket_id)
+
+
+async def finished_recording(node: TestServer, tokens: TokenFactory, ticket_id: str) -> str:
+    """The id of the ticket's recording once it is final."""
+    async with aiohttp.ClientSession(str(node.make_url("/"))) as http:
+        for _ in range(100):
+            path = f"/api/tickets/{ticket_id}/recordings"
+            async with http.get(path, headers=tokens.headers(*EXPERT)) as response:
+                rows = await response.json()
+            if rows and rows[0]["state"] in FINAL:
+                return str(rows[0]["id"])
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"the recording did not finish: {rows}")
+
+
+async def current_time(page: Page) -> float:
+    """The video element's position in seconds."""
+    return float(await page.eval_on_selector("[data-testid=playback-video]", "v => v.currentTime"))
+
+
+async def seek_and_settle(page: Page, seconds: float) -> None:
+    """Seek the video (file time) and wait until the overlay has been redrawn there."""
+    await page.eval_on_selector(
+        "[data-testid=playback-video]", "(v, t) => { v.pause(); v.currentTime = t; }", seconds
+    )
+    await page.wait_for_function(
+        "t => { const v = document.querySelector('[data-testid=playback-video]');"
+        " return !v.seeking && Math.abs(v.currentTime - t) < 0.1; }",
+        arg=seconds,
+    )
+    await page.wait_for_timeout(300)  # a few animation frames
+
+
+async def test_playback_draws_the_mark_at_its_time_and_chat_seeks(
+    plain_browser: Browser, recording_node: TestServer
+) -> None:
+    node, tokens = recording_node, TokenFactory(recording_node.app)
+    ticket_id, recording_id = await record_session(node, tokens)
+    path = f"/tickets/{ticket_id}/recordings/{recording_id}"
+    page, log = await open_as(plain_browser, node, tokens(*EXPERT), path)
+    await page.wait_for_selector(
+        '[data-testid=playback-status][data-state="ready"]', state="attached"
+    )
+    await page.wait_for_function(
+        "() => document.querySelector('[data-testid=playback-video]').readyState >= 2"
+    )
+    manifest = await page.evaluate(
+        "id => fetch('/api/recordings/' + id, {headers: {Authorization: 'Bearer ' +"
+        " sessionStorage.getItem('teleguide.token')}}).then(r => r.json())",
+        recording_id,
+    )
+    video = next(t for t in manifest["tracks"] if t["kind"] == "video")
+    start = float(video["start_media_s"])
+    mark_at = next(e["media_s"] for e in manifest["timeline"] if e["kind"] == "annotation")
+    chat_at = next(e["media_s"] for e in manifest["timeline"] if e["kind"] == "chat")
+
+    # The video plays: its position advances.
+    await page.eval_on_selector("[data-testid=playback-video]", "v => v.play()")
+    await page.wait_for_function(
+        "() => document.querySelector('[data-testid=playback-video]').currentTime > 0.5"
+    )
+
+    # One marker on the bar for the mark, at its time.
+    marker = page.locator('[data-testid=playback-bar] [data-kind="annotation"]')
+    assert await marker.count() == 1
+    assert float(await marker.get_attribute("data-at") or "nan") == pytest.approx(mark_at, abs=0.01)
+
+    # Before its time the overlay is empty under the stroke; after it, red.
+    await seek_and_settle(page, max(0.0, mark_at - start - 1.0))
+    before = await page.evaluate(PIXEL_JS)
+    assert before[3] == 0, before
+    await seek_and_settle(page, mark_at - start + 0.5)
+    after = await page.evaluate(PIXEL_JS)
+    red, green, _, alpha = after
+    assert red > 200, after
+    assert green < 60, after
+    assert alpha > 200, after
+    await page.screenshot(path=artifact("playback-mark.png"), full_page=True)
+
+    # Clicking the marker seeks to the mark; clicking the chat line seeks to the message.
+    await seek_and_settle(page, 0.0)
+    await marker.click()
+    await page.wait_for_timeout(300)
+    assert await current_time(page) == pytest.approx(mark_at - start, abs=0.25)
+    chat = page.locator('[data-testid=playback-entries] li[data-kind="chat"] button')
+    assert "look at the left hinge" in await chat.inner_text()
+    await chat.click()
+    await page.wait_for_timeout(300)
+    assert await current_time(page) == pytest.approx(chat_at - start, abs=0.25)
+    assert log.errors() == [], str(log)
+
+
+async def test_a_recording_nobody_may_see_says_so(
+    plain_browser: Browser, recording_node: TestServer
+) -> None:
+    node, tokens = recording_node, TokenFactory(recording_node.app)
+    path = "/tickets/tkt_missing/recordings/rec_missing"
+    page, _ = await open_as(plain_browser, node, tokens(*EXPERT), path)
+    status = page.locator('[data-testid=playback-status][data-state="error"]')
+    await status.wait_for()
+    assert await status.get_attribute("data-i18n") == "playback.not_found"
