@@ -37,6 +37,10 @@ CLOSE_AUTH_TIMEOUT = 4002
 Dispatcher = Callable[["SignalingConnection", dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
 
+_FINISHING: set[asyncio.Task[None]] = set()
+"""Close sequences still running after their handler was cancelled (kept from the GC)."""
+
+
 def encode(message: dict[str, Any]) -> str:
     """The wire form of a message: compact JSON."""
     return json.dumps(message, separators=(",", ":"), default=str)
@@ -138,7 +142,12 @@ class SignalingConnection:
                 await self._command_loop()
         finally:
             self.close(self._close_code, self._close_reason)
-            await self._finish(writer)
+            # A task of its own: when the handler is cancelled (the peer vanished), the close
+            # callbacks (grace period, presence) must still run to the end.
+            finishing = asyncio.get_running_loop().create_task(self._finish(writer))
+            _FINISHING.add(finishing)
+            finishing.add_done_callback(_FINISHING.discard)
+            await asyncio.shield(finishing)
 
     async def _finish(self, writer: asyncio.Task[None]) -> None:
         try:
