@@ -62,8 +62,13 @@ async def recording_node(settings: Settings) -> AsyncIterator[TestServer]:
     await server.close()
 
 
-async def record_session(node: TestServer, tokens: TokenFactory) -> tuple[str, str]:
-    """Record a few seconds: patient's camera and sound, the expert's stroke and a chat line."""
+async def record_session(
+    browser: Browser, node: TestServer, tokens: TokenFactory
+) -> tuple[str, str]:
+    """Record a few seconds: patient's camera and sound, the expert's stroke and a chat line.
+
+    While it is still being written, the playback page says so.
+    """
     ticket_id, session_id = await create_session(
         node, tokens, "remote_diagnosis", recording_policy="full"
     )
@@ -82,7 +87,8 @@ async def record_session(node: TestServer, tokens: TokenFactory) -> tuple[str, s
         await expert.request("annotate", annotation=stroke)
         await asyncio.sleep(2.0)
         await expert.chat("look at the left hinge")
-        await asyncio.sleep(2.0)
+        await page_says_still_recording(browser, node, tokens, ticket_id)
+        await asyncio.sleep(1.0)
         async with aiohttp.ClientSession(str(node.make_url("/"))) as http:
             end = f"/api/sessions/{session_id}/end"
             async with http.post(end, headers=tokens.headers(*EXPERT)) as response:
@@ -91,6 +97,23 @@ async def record_session(node: TestServer, tokens: TokenFactory) -> tuple[str, s
         for client in (expert, patient):
             await client.close()
     return ticket_id, await finished_recording(node, tokens, ticket_id)
+
+
+async def page_says_still_recording(
+    browser: Browser, node: TestServer, tokens: TokenFactory, ticket_id: str
+) -> None:
+    """Open the playback page of the recording being written and find the message."""
+    async with aiohttp.ClientSession(str(node.make_url("/"))) as http:
+        path = f"/api/tickets/{ticket_id}/recordings"
+        async with http.get(path, headers=tokens.headers(*EXPERT)) as response:
+            rows = await response.json()
+    assert rows[0]["state"] == "recording", rows
+    path = f"/tickets/{ticket_id}/recordings/{rows[0]['id']}"
+    page, _ = await open_as(browser, node, tokens(*EXPERT), path)
+    status = page.locator('[data-testid=playback-status][data-state="in_progress"]')
+    await status.wait_for()
+    assert await page.locator("[data-testid=playback-video]").count() == 0
+    await page.context.close()
 
 
 async def finished_recording(node: TestServer, tokens: TokenFactory, ticket_id: str) -> str:
@@ -128,7 +151,7 @@ async def test_playback_draws_the_mark_at_its_time_and_chat_seeks(
     plain_browser: Browser, recording_node: TestServer
 ) -> None:
     node, tokens = recording_node, TokenFactory(recording_node.app)
-    ticket_id, recording_id = await record_session(node, tokens)
+    ticket_id, recording_id = await record_session(plain_browser, node, tokens)
     path = f"/tickets/{ticket_id}/recordings/{recording_id}"
     page, log = await open_as(plain_browser, node, tokens(*EXPERT), path)
     await page.wait_for_selector(
@@ -181,6 +204,31 @@ async def test_playback_draws_the_mark_at_its_time_and_chat_seeks(
     await page.wait_for_timeout(300)
     assert await current_time(page) == pytest.approx(chat_at - start, abs=0.25)
     assert log.errors() == [], str(log)
+    await links_are_renewed_before_they_expire(plain_browser, node, tokens(*EXPERT), path)
+
+
+async def links_are_renewed_before_they_expire(
+    browser: Browser, node: TestServer, token: str, path: str
+) -> None:
+    """With the page's clock run forward past most of a link's life, the video gets a new one."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.clock.install()
+    await page.goto(str(node.make_url("/")) + f"#token={token}&to={path}")
+    video = page.locator("[data-testid=playback-video]")
+    await page.wait_for_function(
+        "() => document.querySelector('[data-testid=playback-video]')?.src.includes('/files/')"
+    )
+    first = await video.evaluate("v => v.src")
+    await page.clock.run_for(250_000)  # links live 300 s and are renewed 60 s before the end
+    await page.wait_for_function(
+        "old => document.querySelector('[data-testid=playback-video]').src !== old", arg=first
+    )
+    renewed = await video.evaluate("v => v.src")
+    assert "/files/" in renewed
+    response = await page.request.get(renewed)
+    assert response.status == 200
+    await context.close()
 
 
 async def test_a_recording_nobody_may_see_says_so(
@@ -192,3 +240,61 @@ async def test_a_recording_nobody_may_see_says_so(
     status = page.locator('[data-testid=playback-status][data-state="error"]')
     await status.wait_for()
     assert await status.get_attribute("data-i18n") == "playback.not_found"
+
+
+MANIFEST_JS = """
+const annotation = (seq, media_s, type, data, producer_id = "prd_a") =>
+  ({seq, media_s, kind: "annotation", data: {type, producer_id, data}});
+const shape = {kind: "stroke", producer_id: "prd_a", points: [[0, 0], [1, 1]]};
+const pose = {producer_id: "prd_a", landmarks: [[0.5, 0.5, 1]]};
+const manifest = {
+  started_at: "2026-01-01T10:00:00Z", ended_at: "2026-01-01T10:00:10Z", tracks: [],
+  timeline: [
+    {seq: 1, media_s: 1.0, kind: "landmarks", data: pose},
+    annotation(2, 2.0, "mark_added", {mark: {mark_id: "m1", shape}}),
+    {seq: 3, media_s: 2.5, kind: "chat", actor: "expert-1", data: {text: "hello"}},
+    annotation(4, 3.0, "mark_added", {mark: {mark_id: "m2", shape}}),
+    {seq: 5, media_s: 3.5, kind: "analysis", data: {producer_id: "prd_a", rep: {index: 1}}},
+    annotation(6, 4.0, "mark_removed", {mark_id: "m1"}),
+    annotation(7, 5.0, "frozen", {}),
+    annotation(8, 6.0, "marks_cleared", {mark_ids: ["m2"]}, null),
+    annotation(9, 7.0, "unfrozen", {}),
+    {seq: 10, media_s: 8.0, kind: "analysis", data: {producer_id: "prd_a", notice: "no_person"}},
+  ],
+};
+const model = m.buildTimeline(manifest);
+const ids = (t) => m.marksAt(model, t, "prd_a").map((x) => x.id);
+"""
+
+
+async def test_the_timeline_model_keeps_marks_between_their_add_and_removal(
+    plain_browser: Browser, node: TestServer
+) -> None:
+    page = await plain_browser.new_page()
+    await page.goto(str(node.make_url("/")))
+    source = (
+        "async () => { const m = await import('/static/js/playback/timeline_model.js');"
+        + MANIFEST_JS
+        + """return {
+          duration: model.duration,
+          marks: [1.9, 2.0, 3.5, 4.5, 6.0].map(ids),
+          otherVideo: m.marksAt(model, 3.5, "prd_b").length,
+          frozen: [4.9, 5.5, 7.5].map((t) => m.frozenAt(model, t, "prd_a")),
+          markers: model.markers.map((x) => [x.kind, x.at]),
+          skeleton: [1.3, 2.0].map((t) => m.landmarksAt(model, t, "prd_a") !== null),
+          entries: model.entries.map((e) => [e.kind, e.at, e.text]),
+        }; }"""
+    )
+    result = await page.evaluate(source)
+    assert result["duration"] == 10
+    assert result["marks"] == [[], ["m1"], ["m1", "m2"], ["m2"], []]
+    assert result["otherVideo"] == 0
+    assert result["frozen"] == [False, True, False]
+    assert result["markers"] == [
+        ["annotation", 2.0],
+        ["annotation", 3.0],
+        ["rep", 3.5],
+        ["no_person", 8.0],
+    ]
+    assert result["skeleton"] == [True, False]
+    assert result["entries"] == [["chat", 2.5, "hello"]]
