@@ -12,6 +12,7 @@ from playwright.async_api import Browser, Page
 
 from tests.app_fixtures import TokenFactory
 from tests.browser.conftest import artifact, open_as
+from tests.browser.test_i18n import audit
 
 pytestmark = [pytest.mark.browser, pytest.mark.servicedesk, pytest.mark.timeout(120)]
 
@@ -82,6 +83,7 @@ async def test_the_report_shows_the_seeded_week(
     )
     assert f"tickets.total,{len(SEED)}" in csv.splitlines()
     await page.screenshot(path=artifact("sla-report.png"), full_page=True)
+    await audit(page, log, "sla-report")  # every string from the catalog, in both languages
 
     # A week without tickets shows the empty state.
     await page.fill("#sla-week", "2020-01-06")
