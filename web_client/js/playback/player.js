@@ -8,6 +8,8 @@ import { frozenAt, landmarksAt, marksAt } from "./timeline_model.js";
 
 // Audio further than this from where the video says it should be is moved back in step.
 const AUDIO_DRIFT_S = 0.3;
+// Elements drift apart while playing too, so check them now and then, not only on events.
+const AUDIO_CHECK_MS = 1000;
 
 /** Plays a recording's video track with its marks, skeleton and audio. */
 export class RecordingPlayer {
@@ -16,6 +18,7 @@ export class RecordingPlayer {
     this.track = videoTrack;
     this.skeleton = true;
     this.listeners = new Set();
+    this.audioCheckedAt = 0;
     this.video = h("video", { controls: true, playsInline: true, preload: "auto", cls: "playback-video", "data-testid": "playback-video" });
     this.video.muted = true; // sound comes from the audio elements, so autoplay rules never stop the picture
     this.canvas = h("canvas", { cls: "playback-overlay", "data-testid": "playback-overlay", "aria-hidden": "true" });
@@ -62,10 +65,12 @@ export class RecordingPlayer {
     this.canvas.dataset.marks = String(marks.length);
     this.frozenTag.hidden = !frozenAt(this.model, t, this.track.producer_id);
     for (const fn of this.listeners) fn(t);
+    if (this.audios.length && !this.video.paused && performance.now() - this.audioCheckedAt > AUDIO_CHECK_MS) this.syncAudio();
     this.frame = requestAnimationFrame(() => this.draw());
   }
 
   syncAudio() {
+    this.audioCheckedAt = performance.now();
     const t = this.mediaTime;
     for (const { track, el } of this.audios) {
       const local = t - (track.start_media_s ?? 0);
