@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
-from sessions.clock import ManualClock
+from sessions.clock import ManualClock, SystemClock
 from sessions.grants import Grants, Role
 from signaling.app import create_app
 from signaling.config import Settings
@@ -37,6 +37,15 @@ def clock() -> ManualClock:
 def app(settings: Settings, clock: ManualClock) -> web.Application:
     """The application under test."""
     return create_app(settings, clock)
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[TestServer]:
+    """The node on a real loopback port with the wall clock (grace periods run for real)."""
+    test_server = TestServer(create_app(settings, SystemClock()))
+    await test_server.start_server()
+    yield test_server
+    await test_server.close()
 
 
 @pytest.fixture

@@ -16,11 +16,8 @@ from aiohttp.test_utils import TestServer
 from blockbuster import blockbuster_ctx
 
 from media.synthetic import StampedVideoTrack
-from sessions.clock import SystemClock
 from signaling.annotating import AnnotationFeature
-from signaling.app import create_app
 from signaling.client import TeleGuideClient
-from signaling.config import Settings
 from signaling.keys import ROOMS_KEY, SERVICES_KEY
 from tests.app_fixtures import TokenFactory
 
@@ -29,15 +26,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 WIDTH, HEIGHT, FPS = 320, 240, 15.0
 #: Below the stamp grid (the top third), where the synthetic scene is pure texture.
 BOX = {"x0": 0.3, "y0": 0.55, "x1": 0.7, "y1": 0.85}
-
-
-@pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[TestServer]:
-    """A node on a real loopback port, with the wall clock."""
-    test_server = TestServer(create_app(settings, SystemClock()))
-    await test_server.start_server()
-    yield test_server
-    await test_server.close()
 
 
 @pytest.fixture

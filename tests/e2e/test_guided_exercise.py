@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -10,23 +9,12 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from media.clip_source import ClipVideoTrack
-from sessions.clock import SystemClock
-from signaling.app import create_app
 from signaling.client import TeleGuideClient
 from signaling.config import Settings
 from tests.app_fixtures import TokenFactory
 from tests.conftest import media_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.media, pytest.mark.timeout(240)]
-
-
-@pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[TestServer]:
-    """A node on a real loopback port."""
-    test_server = TestServer(create_app(settings, SystemClock()))
-    await test_server.start_server()
-    yield test_server
-    await test_server.close()
 
 
 async def _api(

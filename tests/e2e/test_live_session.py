@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -15,25 +14,13 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 from media.synthetic import StampedVideoTrack, ToneAudioTrack, read_stamp
-from sessions.clock import SystemClock
-from signaling.app import create_app
 from signaling.client import TeleGuideClient
-from signaling.config import Settings
 from signaling.keys import SERVICES_KEY
 from tests.app_fixtures import TokenFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 WIDTH, HEIGHT, FPS = 320, 240, 15.0
-
-
-@pytest.fixture
-async def server(settings: Settings) -> AsyncIterator[TestServer]:
-    """A node on a real loopback port, with the wall clock (grace periods run for real)."""
-    test_server = TestServer(create_app(settings, SystemClock()))
-    await test_server.start_server()
-    yield test_server
-    await test_server.close()
 
 
 @pytest.fixture

@@ -7,34 +7,19 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import ClientWebSocketResponse
 from aiohttp.test_utils import TestClient
 
 from signaling.annotating import AnnotationFeature
 from signaling.keys import ROOMS_KEY
 from tests.app_fixtures import TokenFactory
+from tests.ws_peer import WsPeer, connect_peer
 
 Client = TestClient[Any, Any]
 PRODUCER = "prd_drawn_on"
 
 
-class Peer:
-    """One participant's /ws, splitting replies from server events."""
-
-    def __init__(self, ws: ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.events: list[dict[str, Any]] = []
-        self._next_id = 0
-
-    async def call(self, type_: str, **fields: Any) -> dict[str, Any]:
-        """Send a command and return its reply; events read meanwhile are kept."""
-        self._next_id += 1
-        await self.ws.send_json({"id": self._next_id, "type": type_, **fields})
-        while True:
-            message = await self.ws.receive_json(timeout=10)
-            if message.get("id") == self._next_id and "ok" in message:
-                return dict(message)
-            self.events.append(message)
+class Peer(WsPeer):
+    """A participant's /ws with annotation helpers."""
 
     async def annotate(self, **command: Any) -> dict[str, Any]:
         """Send one annotation command."""
@@ -87,10 +72,7 @@ async def _open_session(client: Client, tokens: TokenFactory) -> tuple[str, str]
 
 
 async def _join(client: Client, token: str, session_id: str) -> tuple[Peer, dict[str, Any]]:
-    ws = await client.ws_connect("/ws")
-    await ws.send_json({"type": "auth", "token": token})
-    assert (await ws.receive_json(timeout=10))["type"] == "auth_ok"
-    peer = Peer(ws)
+    peer = Peer((await connect_peer(client, token)).ws)
     reply = await peer.call("join", session_id=session_id)
     assert reply["ok"], reply
     return peer, reply

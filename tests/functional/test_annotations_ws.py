@@ -7,46 +7,23 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiohttp import ClientWebSocketResponse
 from aiohttp.test_utils import TestClient
 
 from annotations.limits import Limits
 from annotations.log import AnnotationLog
 from annotations.loopback import create_loopback_app
 from annotations.room import AnnotationRoom
+from tests.ws_peer import WsPeer
 
 ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 
 
-class Peer:
-    """One participant's socket, splitting replies from server events."""
-
-    def __init__(self, ws: ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.events: list[dict[str, Any]] = []
-        self._next_id = 0
+class Peer(WsPeer):
+    """One participant's socket on the loopback endpoint, with annotation helpers."""
 
     async def send(self, command: dict[str, Any]) -> dict[str, Any]:
         """Send one annotate command and return its reply; events seen meanwhile are kept."""
-        self._next_id += 1
-        await self.ws.send_json({"id": self._next_id, "type": "annotate", "annotation": command})
-        return await self.reply(self._next_id)
-
-    async def reply(self, request_id: Any) -> dict[str, Any]:
-        """Read until the reply to ``request_id``."""
-        while True:
-            message = await asyncio.wait_for(self.ws.receive_json(), 5)
-            if "id" in message and message["id"] == request_id:
-                return message
-            self.events.append(message)
-
-    async def next_event(self) -> dict[str, Any]:
-        """Return the next server event."""
-        if self.events:
-            return self.events.pop(0)
-        message = await asyncio.wait_for(self.ws.receive_json(), 5)
-        assert "id" not in message, f"unexpected reply {message}"
-        return message
+        return await self.call("annotate", annotation=command)
 
     async def annotation_events(self, count: int) -> list[dict[str, Any]]:
         """Return the next ``count`` annotation events' payloads."""
@@ -212,12 +189,13 @@ async def test_malformed_envelopes_get_error_replies(room_and_join: Any) -> None
     _, join = room_and_join
     a = await join("a", annotate=True)
     await a.next_event()
-    await a.ws.send_str("not json")
-    reply = await a.reply(None)
+    reply = await a.raw("not json")
+    assert reply["id"] is None
     assert reply["error"]["message"] == "the message is not JSON"
-    await a.ws.send_json({"id": 7, "type": "draw", "annotation": stroke(0)})
-    reply = await a.reply(7)
+    reply = await a.raw({"id": 7, "type": "draw", "annotation": stroke(0)})
+    assert reply["id"] == 7
     assert reply["error"] == {"code": "invalid_input", "message": "unknown command type 'draw'"}
+    a.next_id = 8
     assert (await a.send(stroke(1)))["ok"]
 
 

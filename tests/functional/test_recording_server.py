@@ -16,7 +16,7 @@ from typing import Any, cast
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from aiohttp import ClientWebSocketResponse, web
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from media.analysis.events import AnalysisUpdate, Cue
@@ -32,42 +32,13 @@ from signaling.config import Settings
 from signaling.keys import ROOMS_KEY, SERVICES_KEY
 from signaling.recording_feature import RecordingFeature, recording_node, recordings_ctx
 from tests.app_fixtures import AiohttpClient, TokenFactory
+from tests.ws_peer import WsPeer, connect_peer
 
 Client = TestClient[Any, Any]
 
 
-class Peer:
-    """A /ws connection driven by hand (events kept aside while waiting for replies)."""
-
-    def __init__(self, ws: ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.next_id = 1
-        self.events: list[dict[str, Any]] = []
-
-    async def call(self, type_: str, **fields: Any) -> dict[str, Any]:
-        """Send a command and return its reply."""
-        message_id, self.next_id = self.next_id, self.next_id + 1
-        await self.ws.send_json({"id": message_id, "type": type_, **fields})
-        while True:
-            received = await self.ws.receive_json(timeout=10)
-            if received.get("id") == message_id and "ok" in received:
-                return dict(received)
-            self.events.append(received)
-
-    async def event(self, type_: str, **match: Any) -> dict[str, Any]:
-        """The next event of a type whose fields match."""
-
-        def wanted(event: dict[str, Any]) -> bool:
-            return event.get("type") == type_ and all(event.get(k) == v for k, v in match.items())
-
-        for index, event in enumerate(self.events):
-            if wanted(event):
-                return self.events.pop(index)
-        while True:
-            received = await self.ws.receive_json(timeout=10)
-            if wanted(received):
-                return dict(received)
-            self.events.append(received)
+class Peer(WsPeer):
+    """A /ws connection that also waits for recording indicators."""
 
     async def indicators(self, **expected: str) -> dict[str, Any]:
         """Wait for a recording_state whose indicators include ``expected``."""
@@ -78,10 +49,7 @@ class Peer:
 
 
 async def _connect(client: Client, token: str) -> Peer:
-    ws = await client.ws_connect("/ws")
-    await ws.send_json({"type": "auth", "token": token})
-    assert (await ws.receive_json(timeout=10))["type"] == "auth_ok"
-    return Peer(ws)
+    return Peer((await connect_peer(client, token)).ws)
 
 
 @dataclass

@@ -6,64 +6,20 @@ The other ``test_servicedesk_api_*`` files import the helpers defined here.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp import ClientWebSocketResponse
 from aiohttp.test_utils import TestClient
 
 from sessions.clock import ManualClock
 from tests.app_fixtures import TokenFactory
+from tests.ws_peer import connect_peer
 
 pytestmark = pytest.mark.servicedesk
 
 Client = TestClient[Any, Any]
-
-
-class DeskPeer:
-    """An expert's signaling connection, driven by hand."""
-
-    def __init__(self, ws: ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.next_id = 1
-        self.events: list[dict[str, Any]] = []
-
-    async def call(self, type_: str, **fields: Any) -> dict[str, Any]:
-        """Send a command and return its reply (server events are kept aside)."""
-        message_id = self.next_id
-        self.next_id += 1
-        await self.ws.send_str(json.dumps({"id": message_id, "type": type_, **fields}))
-        while True:
-            received = await self.ws.receive_json(timeout=10)
-            if received.get("id") == message_id:
-                return dict(received)
-            self.events.append(received)
-
-    async def event(self, type_: str, **match: Any) -> dict[str, Any]:
-        """The next server event of a type whose fields match."""
-
-        def wanted(event: dict[str, Any]) -> bool:
-            return event.get("type") == type_ and all(event.get(k) == v for k, v in match.items())
-
-        for index, event in enumerate(self.events):
-            if wanted(event):
-                return self.events.pop(index)
-        while True:
-            received = await self.ws.receive_json(timeout=10)
-            if wanted(received):
-                return dict(received)
-            self.events.append(received)
-
-
-async def connect(client: Client, token: str) -> DeskPeer:
-    """Open /ws and authenticate."""
-    ws = await client.ws_connect("/ws")
-    await ws.send_json({"type": "auth", "token": token})
-    assert (await ws.receive_json(timeout=10))["type"] == "auth_ok"
-    return DeskPeer(ws)
 
 
 async def register_expert(
@@ -118,7 +74,7 @@ async def test_offer_accepted_over_ws_assigns_the_ticket(
 ) -> None:
     """presence online -> offer_made -> offer_accept -> ticket assigned; away on disconnect."""
     await register_expert(client, tokens, "ana", ["infusion_pump"])
-    ana = await connect(client, tokens("ana", "expert"))
+    ana = await connect_peer(client, tokens("ana", "expert"))
     assert (await ana.call("presence", state="online"))["presence"] == "online"
     ticket = await open_ticket(client, tokens)
 
@@ -155,7 +111,7 @@ async def test_offer_answered_after_expiry_is_refused_and_goes_on(
     """An accept after the 60 s timeout gets offer_expired; the ticket is offered to the next."""
     await register_expert(client, tokens, "ana", ["infusion_pump"])
     await register_expert(client, tokens, "ben", ["Alaris GP"])
-    ana = await connect(client, tokens("ana", "expert"))
+    ana = await connect_peer(client, tokens("ana", "expert"))
     await ana.call("presence", state="online")
     ticket = await open_ticket(client, tokens)
     first = await ana.event("offer_made", ticket_id=ticket["id"])
@@ -167,7 +123,7 @@ async def test_offer_answered_after_expiry_is_refused_and_goes_on(
     closed = await ana.event("offer_closed", offer_id=first["offer_id"])
     assert closed["state"] == "expired"
 
-    ben = await connect(client, tokens("ben", "expert"))
+    ben = await connect_peer(client, tokens("ben", "expert"))
     await ben.call("presence", state="online")
     second = await ben.event("offer_made", ticket_id=ticket["id"])
     declined = await ben.call("offer_decline", offer_id=second["offer_id"])
@@ -186,7 +142,7 @@ async def test_busy_expert_gets_no_offer_and_a_stranger_cannot_set_presence(
 ) -> None:
     """busy withdraws nothing new; presence is for registered experts only."""
     await register_expert(client, tokens, "ana", ["infusion_pump"])
-    ana = await connect(client, tokens("ana", "expert"))
+    ana = await connect_peer(client, tokens("ana", "expert"))
     assert (await ana.call("presence", state="busy"))["ok"]
     ticket = await open_ticket(client, tokens)
 
@@ -197,7 +153,7 @@ async def test_busy_expert_gets_no_offer_and_a_stranger_cannot_set_presence(
     await eventually(queued, "the ticket in the queue")
     queue = await client.get("/api/desk/queue", headers=tokens.headers("sup", "supervisor"))
     assert (await queue.json())[0]["offered_to"] is None
-    stranger = await connect(client, tokens("zoe", "expert"))
+    stranger = await connect_peer(client, tokens("zoe", "expert"))
     reply = await stranger.call("presence", state="online")
     assert reply["error"]["code"] == "not_found"
     bad = await stranger.call("presence", state="asleep")

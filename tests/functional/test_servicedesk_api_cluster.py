@@ -16,7 +16,8 @@ from signaling.config import Settings
 from signaling.desk_node import RedisLock, desk_node
 from signaling.keys import SERVICES_KEY
 from tests.app_fixtures import TEST_SECRET, AiohttpClient, TokenFactory
-from tests.functional.test_servicedesk_api import connect, open_ticket, register_expert
+from tests.functional.test_servicedesk_api import open_ticket, register_expert
+from tests.ws_peer import connect_peer
 
 pytestmark = [pytest.mark.servicedesk, pytest.mark.redis]
 
@@ -58,7 +59,7 @@ async def test_expert_on_the_other_node_gets_and_accepts_offers(
     assert (await queue.json())["code"] == "desk_elsewhere"
     await register_expert(leader, tokens, "ana", ["infusion_pump"])
 
-    ana = await connect(follower, tokens("ana", "expert"))
+    ana = await connect_peer(follower, tokens("ana", "expert"))
     assert (await ana.call("presence", state="online"))["ok"]
     ticket = await open_ticket(follower, tokens)
     offer = await ana.event("offer_made", ticket_id=ticket["id"])

@@ -2,68 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
-from aiohttp import ClientWebSocketResponse, WSMsgType
+from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 
 from sessions.grants import Role, default_grants
 from tests.app_fixtures import TokenFactory
+from tests.ws_peer import WsPeer, connect_peer
 
 Client = TestClient[Any, Any]
 MINIMAL_SDP = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
-
-
-class Peer:
-    """A signaling connection driven by hand."""
-
-    def __init__(self, ws: ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.next_id = 1
-        self.events: list[dict[str, Any]] = []
-
-    async def call(self, type_: str, **fields: Any) -> dict[str, Any]:
-        """Send a command with the next id and return its reply (events are kept aside)."""
-        message_id = self.next_id
-        self.next_id += 1
-        return await self.raw({"id": message_id, "type": type_, **fields}, message_id)
-
-    async def raw(self, message: Any, reply_id: int | None = None) -> dict[str, Any]:
-        """Send anything and return the next reply (an object with ``ok``)."""
-        await self.ws.send_str(message if isinstance(message, str) else json.dumps(message))
-        while True:
-            received = await self.ws.receive_json(timeout=10)
-            if "ok" in received:
-                return dict(received)
-            self.events.append(received)
-
-    async def event(self, type_: str, **match: Any) -> dict[str, Any]:
-        """The next server event of a type whose fields match (set-aside events first)."""
-
-        def wanted(event: dict[str, Any]) -> bool:
-            return event.get("type") == type_ and all(event.get(k) == v for k, v in match.items())
-
-        for index, event in enumerate(self.events):
-            if wanted(event):
-                return self.events.pop(index)
-        while True:
-            received = await self.ws.receive_json(timeout=10)
-            if wanted(received):
-                return dict(received)
-            self.events.append(received)
-
-
-async def _connect(client: Client, token: str) -> Peer:
-    ws = await client.ws_connect("/ws")
-    await ws.send_json({"type": "auth", "token": token})
-    reply = await ws.receive_json(timeout=10)
-    assert reply["type"] == "auth_ok", reply
-    assert reply["protocol"] == 1
-    return Peer(ws)
 
 
 @pytest.fixture
@@ -91,9 +43,9 @@ async def session_id(client: Client, tokens: TokenFactory) -> str:
 
 
 @pytest.fixture
-async def expert(client: Client, tokens: TokenFactory, session_id: str) -> AsyncIterator[Peer]:
+async def expert(client: Client, tokens: TokenFactory, session_id: str) -> AsyncIterator[WsPeer]:
     """The expert, joined."""
-    peer = await _connect(client, tokens("expert-1", "expert"))
+    peer = await connect_peer(client, tokens("expert-1", "expert"))
     reply = await peer.call("join", session_id=session_id)
     assert reply["ok"], reply
     yield peer
@@ -134,7 +86,7 @@ async def test_bad_token_is_refused(client: Client) -> None:
 async def test_bad_messages_get_error_replies_and_the_connection_lives(
     client: Client, tokens: TokenFactory, message: Any, code: str
 ) -> None:
-    peer = await _connect(client, tokens("expert-1", "expert"))
+    peer = await connect_peer(client, tokens("expert-1", "expert"))
     reply = await peer.raw(message)
     assert reply["ok"] is False
     assert reply["error"]["code"] == code
@@ -143,7 +95,7 @@ async def test_bad_messages_get_error_replies_and_the_connection_lives(
 
 
 async def test_ids_must_increase(client: Client, tokens: TokenFactory) -> None:
-    peer = await _connect(client, tokens("expert-1", "expert"))
+    peer = await connect_peer(client, tokens("expert-1", "expert"))
     assert (await peer.raw({"id": 5, "type": "ping"}))["ok"]
     again = await peer.raw({"id": 5, "type": "ping"})
     assert again["error"]["code"] == "id_reused"
@@ -153,18 +105,18 @@ async def test_ids_must_increase(client: Client, tokens: TokenFactory) -> None:
 async def test_join_unknown_closed_and_foreign_sessions(
     client: Client, tokens: TokenFactory, session_id: str
 ) -> None:
-    stranger = await _connect(client, tokens("patient-9", "patient"))
+    stranger = await connect_peer(client, tokens("patient-9", "patient"))
     hidden = await stranger.call("join", session_id=session_id)
     assert hidden["error"]["code"] == "not_found"
     missing = await stranger.call("join", session_id="ses_nothing")
     assert missing["error"]["code"] == "not_found"
-    expert = await _connect(client, tokens("expert-1", "expert"))
+    expert = await connect_peer(client, tokens("expert-1", "expert"))
     assert (await expert.call("join", session_id=session_id))["ok"]
     ended = await client.post(
         f"/api/sessions/{session_id}/end", headers=tokens.headers("expert-1", "expert")
     )
     assert (await ended.json())["state"] == "closed"
-    late = await _connect(client, tokens("expert-2", "expert"))
+    late = await connect_peer(client, tokens("expert-2", "expert"))
     refused = await late.call("join", session_id=session_id)
     assert refused["error"]["code"] == "not_found"
 
@@ -173,11 +125,11 @@ async def test_publish_without_grant_and_unparsable_sdp(
     client: Client, tokens: TokenFactory, session_id: str
 ) -> None:
     muted_grants = replace(default_grants(Role.PATIENT), can_publish=False)
-    patient = await _connect(client, tokens("patient-1", "patient", grants=muted_grants))
+    patient = await connect_peer(client, tokens("patient-1", "patient", grants=muted_grants))
     assert (await patient.call("join", session_id=session_id))["ok"]
     refused = await patient.call("publish", sdp=MINIMAL_SDP)
     assert refused["error"]["code"] == "forbidden"
-    expert = await _connect(client, tokens("expert-1", "expert"))
+    expert = await connect_peer(client, tokens("expert-1", "expert"))
     assert (await expert.call("join", session_id=session_id))["ok"]
     garbage = await expert.call("publish", sdp="this is not sdp")
     assert garbage["ok"] is False
@@ -188,15 +140,15 @@ async def test_publish_without_grant_and_unparsable_sdp(
 
 
 async def test_commands_before_join_are_refused(client: Client, tokens: TokenFactory) -> None:
-    peer = await _connect(client, tokens("expert-1", "expert"))
+    peer = await connect_peer(client, tokens("expert-1", "expert"))
     reply = await peer.call("chat", text="hello?")
     assert reply["error"]["code"] == "invalid_state"
 
 
 async def test_chat_and_presence_reach_the_other_side(
-    client: Client, tokens: TokenFactory, session_id: str, expert: Peer
+    client: Client, tokens: TokenFactory, session_id: str, expert: WsPeer
 ) -> None:
-    patient = await _connect(client, tokens("patient-1", "patient"))
+    patient = await connect_peer(client, tokens("patient-1", "patient"))
     joined = await patient.call("join", session_id=session_id, name="Anna")
     assert joined["session"]["state"] == "active"
     assert {p["identity"] for p in joined["session"]["participants"]} == {"expert-1", "patient-1"}
@@ -210,9 +162,9 @@ async def test_chat_and_presence_reach_the_other_side(
 
 
 async def test_moderation(
-    client: Client, tokens: TokenFactory, session_id: str, expert: Peer
+    client: Client, tokens: TokenFactory, session_id: str, expert: WsPeer
 ) -> None:
-    patient = await _connect(client, tokens("patient-1", "patient"))
+    patient = await connect_peer(client, tokens("patient-1", "patient"))
     me = (await patient.call("join", session_id=session_id))["participant_id"]
     assert (await patient.call("moderate", action="lock"))["error"]["code"] == "forbidden"
     assert (await patient.call("raise_hand", raised=True))["ok"]
@@ -225,7 +177,7 @@ async def test_moderation(
     assert (await expert.call("moderate", action="spotlight", participant_id=me))["ok"]
     assert (await patient.event("session_updated"))["value"] == me
     assert (await expert.call("moderate", action="lock"))["ok"]
-    locked_out = await _connect(client, tokens("patient-1b", "technician"))
+    locked_out = await connect_peer(client, tokens("patient-1b", "technician"))
     assert (await locked_out.call("join", session_id=session_id))["ok"] is False
     assert (await expert.call("moderate", action="remove", participant_id=me))["ok"]
     removed = await patient.event("removed")
@@ -234,10 +186,10 @@ async def test_moderation(
 
 
 async def test_hidden_supervisor_is_listed_to_nobody(
-    client: Client, tokens: TokenFactory, session_id: str, expert: Peer
+    client: Client, tokens: TokenFactory, session_id: str, expert: WsPeer
 ) -> None:
     grants = replace(default_grants(Role.SUPERVISOR), hidden=True)
-    supervisor = await _connect(client, tokens("sup-1", "supervisor", grants=grants))
+    supervisor = await connect_peer(client, tokens("sup-1", "supervisor", grants=grants))
     joined = await supervisor.call("join", session_id=session_id)
     assert joined["grants"]["hidden"] is True
     assert (await supervisor.call("publish", sdp=MINIMAL_SDP))["error"]["code"] == "forbidden"
@@ -253,23 +205,23 @@ async def test_hidden_supervisor_is_listed_to_nobody(
 
 
 async def test_full_session_refuses_joins(
-    client: Client, tokens: TokenFactory, session_id: str, expert: Peer
+    client: Client, tokens: TokenFactory, session_id: str, expert: WsPeer
 ) -> None:
     from signaling.keys import ROOMS_KEY
 
     room = client.app[ROOMS_KEY].get(session_id)
     room.session.max_participants = 2
-    first = await _connect(client, tokens("patient-1", "patient"))
+    first = await connect_peer(client, tokens("patient-1", "patient"))
     assert (await first.call("join", session_id=session_id))["ok"]
-    other = await _connect(client, tokens("expert-2", "expert"))
+    other = await connect_peer(client, tokens("expert-2", "expert"))
     full = await other.call("join", session_id=session_id)
     assert full["error"]["code"] == "limit_exceeded"
 
 
 async def test_annotation_reaches_the_other_side_in_order(
-    client: Client, tokens: TokenFactory, session_id: str, expert: Peer
+    client: Client, tokens: TokenFactory, session_id: str, expert: WsPeer
 ) -> None:
-    patient = await _connect(client, tokens("patient-1", "patient"))
+    patient = await connect_peer(client, tokens("patient-1", "patient"))
     assert (await patient.call("join", session_id=session_id))["ok"]
     stroke = {
         "kind": "stroke",
