@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
 from collections.abc import AsyncIterator, Coroutine
 from enum import StrEnum
 from typing import Any, Protocol
@@ -451,16 +450,12 @@ def routing_message(event: RoutingEvent) -> tuple[str, dict[str, Any]]:
     }
 
 
-_NODES: dict[int, tuple[weakref.ref[Services], DeskNode]] = {}
-
-
 def desk_node(services: Services) -> DeskNode:
-    """The desk node of a Services instance (created on first use)."""
-    entry = _NODES.get(id(services))
-    if entry is not None and entry[0]() is services:
-        return entry[1]
-    node = DeskNode(services)
-    _NODES[id(services)] = (weakref.ref(services), node)
+    """The desk node of a Services instance (created on first use, kept by the services)."""
+    node = services.desk
+    if node is None:
+        node = DeskNode(services)
+        services.desk = node
     return node
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from media.analysis.live import AnalysisScheduler
 from media.ice import IceConfig
@@ -18,6 +19,9 @@ from sessions.store import Store
 from signaling.auth import JwksCache, TokenIssuer, TokenVerifier
 from signaling.config import Settings, ensure_jwt_secret
 from signaling.metrics import Metrics
+
+if TYPE_CHECKING:
+    from signaling.desk_node import DeskNode
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,8 @@ class Services:
     """Domain events to webhooks, presence and other nodes."""
     room_registry: RoomRegistry = field(default_factory=InProcessRoomRegistry)
     """Which node each live room lives on."""
+    desk: DeskNode | None = None
+    """The service desk of the node (built on first use)."""
     recordings: RecordingNode | None = None
     """Recordings root, recovery and retention (built on first use)."""
     analysis: AnalysisScheduler | None = None
