@@ -29,7 +29,7 @@ function svg(tag, attrs = {}, text = null) {
   return el;
 }
 
-function frame(title, maxValue, labels) {
+function frame(title, maxValue, labels, position = xAt) {
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title, class: "chart" });
   const plotH = H - PAD.top - PAD.bottom;
   for (let i = 0; i <= 4; i += 1) {
@@ -39,7 +39,7 @@ function frame(title, maxValue, labels) {
     root.append(svg("text", { x: PAD.left - 6, y: y + 4, "text-anchor": "end", class: "axis" }, String(Math.round(value))));
   }
   labels.forEach((label, i) => {
-    root.append(svg("text", { x: xAt(i, labels.length), y: H - 12, "text-anchor": "middle", class: "axis" }, label));
+    root.append(svg("text", { x: position(i, labels.length), y: H - 12, "text-anchor": "middle", class: "axis" }, label));
   });
   return root;
 }
@@ -47,6 +47,12 @@ function frame(title, maxValue, labels) {
 function xAt(i, n) {
   const plotW = W - PAD.left - PAD.right;
   return PAD.left + (n <= 1 ? plotW / 2 : (plotW * i) / (n - 1));
+}
+
+/** Bars sit in the middle of equal slots; their labels must too. */
+function slotCentre(i, n) {
+  const slot = (W - PAD.left - PAD.right) / Math.max(1, n);
+  return PAD.left + slot * i + slot / 2;
 }
 
 function yAt(value, maxValue) {
@@ -68,13 +74,13 @@ export function lineChart(title, labels, series) {
   return root;
 }
 
-/** A bar chart of one value per label. */
-export function barChart(title, labels, values) {
-  const maxValue = niceMax(Math.max(...values, 0), 4);
-  const root = frame(title, maxValue, labels);
+/** A bar chart of one value per label; ``fixedMax`` pins the scale (100 for percentages). */
+export function barChart(title, labels, values, fixedMax = null) {
+  const maxValue = fixedMax ?? niceMax(Math.max(...values, 0), 4);
+  const root = frame(title, maxValue, labels, slotCentre);
   const slot = (W - PAD.left - PAD.right) / Math.max(1, labels.length);
   values.forEach((v, i) => {
-    const x = labels.length <= 1 ? xAt(0, 1) : PAD.left + slot * i + slot / 2;
+    const x = slotCentre(i, labels.length);
     const y = yAt(v, maxValue);
     const width = Math.min(40, slot * 0.6);
     root.append(svg("rect", { x: x - width / 2, y, width, height: H - PAD.bottom - y, class: "bar" }));

@@ -78,11 +78,11 @@ function attainmentBlock(report, clock, key) {
     return h("section", { cls: "panel chart-block", dataset: { chart: clock } }, h("h2", { i18n: key }), h("p", { cls: "muted", i18n: "sla.no_decided" }));
   }
   const values = decided.map((tier) => report.by_tier[tier][clock].attainment_pct);
-  return chartBlock(clock, key, decided.map((tier) => t(`tier.${tier}`)), values);
+  return chartBlock(clock, key, decided.map((tier) => t(`tier.${tier}`)), values, 100);
 }
 
-function chartBlock(name, key, labels, values) {
-  return h("section", { cls: "panel chart-block", dataset: { chart: name } }, h("h2", { i18n: key }), barChart(t(key), labels, values));
+function chartBlock(name, key, labels, values, fixedMax = null) {
+  return h("section", { cls: "panel chart-block", dataset: { chart: name } }, h("h2", { i18n: key }), barChart(t(key), labels, values, fixedMax));
 }
 
 function figures(report) {
