@@ -120,4 +120,6 @@ def _install_web_client(app: web.Application) -> None:
         return web.FileResponse(index)
 
     app.router.add_get("/", serve_index)
+    # The emailed survey link (survey_url) opens the browser client's survey page.
+    app.router.add_get("/survey/{token}", serve_index)
     app.router.add_static("/static/", WEB_CLIENT_DIR, show_index=False, follow_symlinks=False)

@@ -11,10 +11,13 @@ import { queueView } from "./views/queue.js";
 import { sessionView } from "./views/session_view.js";
 import { signInView } from "./views/signin.js";
 import { slaReportView } from "./views/sla_report.js";
+import { surveyView } from "./views/survey.js";
 import { ticketCreateView } from "./views/ticket_create.js";
 import { ticketDetailView } from "./views/ticket_detail.js";
 
 const state = { user: null, view: null, expired: false };
+// The emailed survey link is a real path (/survey/TOKEN) and needs no sign-in.
+const SURVEY_PATH = /^\/survey\/([A-Za-z0-9_-]+)$/;
 const main = document.getElementById("main");
 const header = document.getElementById("app-header");
 
@@ -44,6 +47,11 @@ function render(path) {
   state.view?.destroy?.();
   state.view = null;
   renderHeader(header, context);
+  const survey = location.pathname.match(SURVEY_PATH);
+  if (survey) {
+    state.view = surveyView(main, decodeURIComponent(survey[1]));
+    return;
+  }
   const signedIn = state.user && !state.expired && !isExpired(state.user);
   if (!signedIn) {
     const expired = state.expired || (state.user && isExpired(state.user));
