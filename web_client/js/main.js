@@ -1,5 +1,8 @@
 // Boot: catalogs, the signed-in user, routes; each view gets the main element and a context.
 import { configureApi } from "./api.js";
+import { DeskConnection } from "./desk/desk_connection.js";
+import { renderOffers } from "./desk/offers_panel.js";
+import { h } from "./dom.js";
 import { isExpired, savedUser, saveToken, signOut, takeFragmentToken } from "./auth.js";
 import { initialLanguage, loadCatalogs, pickLanguage, setLanguage } from "./i18n.js";
 import { navigate, resolve, route, startRouter } from "./router.js";
@@ -15,7 +18,9 @@ import { surveyView } from "./views/survey.js";
 import { ticketCreateView } from "./views/ticket_create.js";
 import { ticketDetailView } from "./views/ticket_detail.js";
 
-const state = { user: null, view: null, expired: false };
+const state = { user: null, view: null, expired: false, desk: null, stopOffers: null };
+// Staff who can be offered tickets keep a desk connection while signed in.
+const DESK_ROLES = ["expert", "trainer"];
 // The emailed survey link is a real path (/survey/TOKEN) and needs no sign-in.
 const SURVEY_PATH = /^\/survey\/([A-Za-z0-9_-]+)$/;
 const main = document.getElementById("main");
@@ -25,14 +30,19 @@ const context = {
   get user() {
     return state.user;
   },
+  get desk() {
+    return state.desk;
+  },
   navigate,
   signIn(token, to = "/queue") {
     saveToken(token);
     state.user = savedUser();
     state.expired = false;
+    startDesk();
     navigate(to);
   },
   signOut() {
+    stopDesk();
     signOut();
     state.user = null;
     navigate("/signin");
@@ -42,6 +52,27 @@ const context = {
     render(location.hash.replace(/^#/, ""));
   },
 };
+
+function startDesk() {
+  stopDesk();
+  const user = state.user;
+  if (!user || isExpired(user) || !DESK_ROLES.includes(user.role)) return;
+  state.desk = new DeskConnection(user.token).start();
+  let panel = document.getElementById("desk-offers");
+  if (!panel) {
+    panel = h("aside", { id: "desk-offers", cls: "desk-offers", attrs: { "aria-label": "desk.offers_label" } });
+    panel.setAttribute("aria-live", "polite");
+    document.body.append(panel);
+  }
+  state.stopOffers = renderOffers(panel, state.desk, navigate);
+}
+
+function stopDesk() {
+  state.stopOffers?.();
+  state.desk?.stop();
+  state.desk = null;
+  state.stopOffers = null;
+}
 
 function render(path) {
   state.view?.destroy?.();
@@ -74,6 +105,7 @@ async function boot() {
     () => state.user?.token,
     () => context.tokenExpired(),
   );
+  startDesk();
   route("/queue", queueView);
   route("/tickets/new", ticketCreateView);
   route("/tickets/:id", ticketDetailView);

@@ -1,5 +1,6 @@
 // The top bar: product name, navigation, language switch, who is signed in.
 import { isStaff } from "../auth.js";
+import { presenceSelect } from "../desk/offers_panel.js";
 import { h, replace } from "../dom.js";
 import { LANGUAGES, language, setLanguage } from "../i18n.js";
 
@@ -10,7 +11,13 @@ export function renderHeader(el, context) {
     el,
     h("a", { cls: "brand", href: "#/queue", i18n: "app.name" }),
     user ? navigation(user) : null,
-    h("div", { cls: "header-tools" }, languageSelect(), user ? userBadge(user, context) : null),
+    h(
+      "div",
+      { cls: "header-tools" },
+      context.desk ? presenceSelect(context.desk) : null,
+      languageSelect(),
+      user ? userBadge(user, context) : null,
+    ),
   );
 }
 
