@@ -31,7 +31,12 @@ export class DeskConnection extends EventTarget {
     this.signaling = signaling;
     try {
       await signaling.open(this.token);
-      await signaling.request("presence", { state: this.presence });
+      // Until connected, setPresence() only remembers: say the newest choice before that.
+      let sent;
+      do {
+        sent = this.presence;
+        await signaling.request("presence", { state: sent });
+      } while (sent !== this.presence);
       this.attempt = 0;
       this.setConnected(true);
     } catch {
