@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiohttp
@@ -50,6 +51,13 @@ async def test_an_online_expert_is_offered_a_ticket_and_takes_it(
     page, _ = await open_as(plain_browser, node, node_tokens("expert-1", "expert"), "/queue")
     presence = page.get_by_label("Availability for new tickets")
     await presence.select_option("online")
+    for _ in range(100):  # the page's desk connection tells the server
+        experts = await _api(node, "GET", "/api/desk/experts", node_tokens("sup-1", "supervisor"))
+        if [e for e in experts if e["identity"] == "expert-1" and e["presence"] == "online"]:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the expert never came online")
     ticket = await _api(
         node,
         "POST",
