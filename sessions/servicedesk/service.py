@@ -21,9 +21,11 @@ from sessions.exceptions import NotFoundError
 from sessions.servicedesk import aftercare
 from sessions.servicedesk.aftercare import CallbackTask, Complaint, SurveyLink
 from sessions.servicedesk.catalogue import DEFAULT_CATALOGUE, Catalogue
-from sessions.servicedesk.events import RoutingEvent, TicketAssigned
+from sessions.servicedesk.events import OfferClosed, RoutingEvent, TicketAssigned
+from sessions.servicedesk.exceptions import OfferExpiredError
 from sessions.servicedesk.experts import ExpertProfile, make_profile
 from sessions.servicedesk.mail_templates import render
+from sessions.servicedesk.offers import OfferState
 from sessions.servicedesk.outbox import Channel, OutboxMessage
 from sessions.servicedesk.outbox_repo import OutboxRepository
 from sessions.servicedesk.presence import Presence
@@ -274,8 +276,21 @@ class ServiceDesk:
 
     async def accept_offer(self, offer_id: str, expert: str) -> Ticket:
         """The expert takes the offered ticket (OfferExpiredError once it lapsed)."""
+        lapsed: OfferExpiredError | None = None
         async with self._lock:
-            assigned = self.router.accept(offer_id, expert, self.clock.now())
+            now = self.clock.now()
+            was_pending = self.router.offer(offer_id).state is OfferState.PENDING
+            try:
+                assigned = self.router.accept(offer_id, expert, now)
+            except OfferExpiredError as error:
+                # Lapsed before the periodic step noticed: close it now, so the expert's
+                # card goes away and the ticket moves on to the next candidate at once.
+                lapsed = error
+                closed = [OfferClosed(self.router.offer(offer_id))] if was_pending else []
+                events = [*closed, *self.router.step(now)]
+        if lapsed is not None:
+            await self._emit(events)
+            raise lapsed
         return await self._apply_assignment(assigned)
 
     async def decline_offer(self, offer_id: str, expert: str) -> list[RoutingEvent]:
