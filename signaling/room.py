@@ -394,17 +394,21 @@ class Room:
         self._closing = True
         if self._expiry is not None:
             self._expiry.cancel()
-        await self.apply(self.session.end())
-        for feature in self.features:  # before anyone is told it ended: reports are ready then
-            await _guard(feature.closing())
-        self.broadcast({"type": "session_ended", "reason": reason, "by": actor})
-        for connection in list(self.connections.values()):
-            connection.close(1000, "session ended")
-        self.connections.clear()
-        await self.router.close()
-        await self.apply(self.session.close())
-        await self.timeline(actor, "session_ended", {"session_id": self.id, "reason": reason})
-        await self._on_closed(self)
+        try:
+            await _guard(self.apply(self.session.end()))
+            for feature in self.features:  # before anyone is told it ended: reports are ready
+                await _guard(feature.closing())
+            self.broadcast({"type": "session_ended", "reason": reason, "by": actor})
+            for connection in list(self.connections.values()):
+                connection.close(1000, "session ended")
+            self.connections.clear()
+            await _guard(self.router.close())
+            await _guard(self.apply(self.session.close()))
+            await self.timeline(actor, "session_ended", {"session_id": self.id, "reason": reason})
+        finally:
+            # Whatever failed above (the store busy, a peer that would not close), the room
+            # must leave the node: otherwise it would be listed live forever.
+            await self._on_closed(self)
 
     async def timeline(self, actor: str, action: str, data: dict[str, Any]) -> None:
         """Append to the ticket's timeline, tagged with this session; never raises."""

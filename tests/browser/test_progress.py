@@ -44,7 +44,7 @@ async def test_summary_on_the_ticket_and_charts_on_the_progress_page(
     await summary.wait_for()
     assert "reps" in (await summary.inner_text())
     # The page keeps its session list current: the session shows as ended.
-    await patient.locator(".session-item .session-done").wait_for(timeout=30_000)
+    await patient.locator(".session-item .session-done").wait_for(timeout=60_000)
     await patient.screenshot(path=artifact("ticket-summary-patient.png"), full_page=True)
 
     # The patient's own progress page draws the session.
